@@ -1,0 +1,1 @@
+"""The platform's building blocks: one ComponentResource per capability."""

@@ -1,0 +1,206 @@
+"""Network: the VPC the platform runs in.
+
+Per AZ: a public subnet (load balancers, NAT), a private subnet (nodes and pods; vpc-cni gives every
+pod a VPC address, so these are large) and an isolated database subnet (no route to the internet).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.config import MAX_AZS, NetworkConfig
+
+# Subnet tags the AWS Load Balancer Controller uses to discover where to put load balancers.
+PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
+INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
+
+
+@dataclass(frozen=True)
+class SubnetLayout:
+    private: tuple[str, ...]
+    public: tuple[str, ...]
+    database: tuple[str, ...]
+
+
+def subnet_layout(vpc_cidr: str, az_count: int) -> SubnetLayout:
+    """Split the VPC into per-AZ subnets.
+
+    The VPC is cut into eighths: AZ i's private subnet is eighth i (up to six AZs), and the last eighth
+    is cut into 1/256ths of the VPC for the small public (index i) and database (index 8 + i) subnets.
+    Each subnet's range depends only on its AZ's index, so adding an AZ never renumbers, and therefore
+    never replaces, the subnets that exist.
+    """
+    if not 1 <= az_count <= MAX_AZS:
+        raise ValueError(f"az_count must be 1..{MAX_AZS}, got {az_count}")
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    eighths = list(vpc.subnets(prefixlen_diff=3))
+    small = list(eighths[-1].subnets(new_prefix=vpc.prefixlen + 8))
+    return SubnetLayout(
+        private=tuple(str(eighths[i]) for i in range(az_count)),
+        public=tuple(str(small[i]) for i in range(az_count)),
+        database=tuple(str(small[8 + i]) for i in range(az_count)),
+    )
+
+
+@dataclass
+class NetworkArgs:
+    config: NetworkConfig
+    region: str
+
+
+class Network(pulumi.ComponentResource):
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: str
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    database_subnet_ids: list[pulumi.Output[str]]
+    private_route_table_ids: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:network:Network", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        layout = subnet_layout(cfg.vpc_cidr, len(cfg.availability_zones))
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=cfg.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # required for private EKS endpoints and interface endpoints
+            tags={"Name": f"{name}-vpc"},
+            opts=child,
+        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"},
+                                      opts=child)
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+            tags={"Name": f"{name}-public"},
+            opts=child,
+        )
+        database_rt = aws.ec2.RouteTable(
+            f"{name}-database", vpc_id=vpc.id, tags={"Name": f"{name}-database"}, opts=child)
+
+        public_subnets, private_subnets, database_subnets = [], [], []
+        for i, az in enumerate(cfg.availability_zones):
+            public = aws.ec2.Subnet(
+                f"{name}-public-{az}",
+                vpc_id=vpc.id,
+                availability_zone=az,
+                cidr_block=layout.public[i],
+                map_public_ip_on_launch=False,  # only NAT gateways and load balancers live here
+                tags={"Name": f"{name}-public-{az}", PUBLIC_ELB_TAG: "1"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-public-{az}", subnet_id=public.id,
+                                          route_table_id=public_rt.id, opts=child)
+            private = aws.ec2.Subnet(
+                f"{name}-private-{az}",
+                vpc_id=vpc.id,
+                availability_zone=az,
+                cidr_block=layout.private[i],
+                tags={"Name": f"{name}-private-{az}", INTERNAL_ELB_TAG: "1"},
+                opts=child,
+            )
+            database = aws.ec2.Subnet(
+                f"{name}-database-{az}",
+                vpc_id=vpc.id,
+                availability_zone=az,
+                cidr_block=layout.database[i],
+                tags={"Name": f"{name}-database-{az}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-database-{az}", subnet_id=database.id,
+                                          route_table_id=database_rt.id, opts=child)
+            public_subnets.append(public)
+            private_subnets.append(private)
+            database_subnets.append(database)
+
+        # One NAT gateway per AZ keeps egress up when an AZ fails; dev shares one to save cost.
+        nat_azs = cfg.availability_zones if cfg.nat_gateways == "perAz" else cfg.availability_zones[:1]
+        nats = []
+        for i, az in enumerate(nat_azs):
+            eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", tags={"Name": f"{name}-nat-{az}"},
+                              opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
+            nats.append(aws.ec2.NatGateway(
+                f"{name}-nat-{az}",
+                allocation_id=eip.id,
+                subnet_id=public_subnets[i].id,
+                tags={"Name": f"{name}-nat-{az}"},
+                opts=child,
+            ))
+
+        private_rts = []
+        for i, az in enumerate(cfg.availability_zones):
+            nat = nats[i] if len(nats) > 1 else nats[0]
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-{az}",
+                vpc_id=vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+                tags={"Name": f"{name}-private-{az}"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{az}", subnet_id=private_subnets[i].id,
+                                          route_table_id=rt.id, opts=child)
+            private_rts.append(rt)
+
+        # S3 traffic (images layers, pipeline artifacts) stays on the AWS network and skips NAT charges.
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in private_rts] + [database_rt.id],
+            tags={"Name": f"{name}-s3"},
+            opts=child,
+        )
+
+        if cfg.flow_logs:
+            self._flow_logs(name, vpc, cfg.flow_log_retention_days)
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = cfg.vpc_cidr
+        self.public_subnet_ids = [s.id for s in public_subnets]
+        self.private_subnet_ids = [s.id for s in private_subnets]
+        self.database_subnet_ids = [s.id for s in database_subnets]
+        self.private_route_table_ids = [rt.id for rt in private_rts]
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "public_subnet_ids": self.public_subnet_ids,
+            "private_subnet_ids": self.private_subnet_ids,
+            "database_subnet_ids": self.database_subnet_ids,
+        })
+
+    def _flow_logs(self, name: str, vpc: aws.ec2.Vpc, retention_days: int) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs", retention_in_days=retention_days, opts=child)
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=iam.to_json(iam.service_trust("vpc-flow-logs.amazonaws.com")),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=log_group.arn.apply(lambda arn: iam.to_json(iam.flow_logs_to_cloudwatch(arn))),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{name}-flow-logs"},
+            opts=child,
+        )

@@ -1,0 +1,140 @@
+"""NodeGroup: one EKS managed node group with its launch template and autoscaler hints."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import NodeGroupConfig
+
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "true"
+GPU_TAINT_EFFECT = "NO_SCHEDULE"  # the EKS API spelling of NoSchedule
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
+NODE_GROUP_LABEL = "mlplatform.io/node-group"
+# The root device of the AL2023 EKS AMIs.
+ROOT_DEVICE = "/dev/xvda"
+AUTOSCALER_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+
+
+def node_labels(cfg: NodeGroupConfig) -> dict[str, str]:
+    labels = {**cfg.labels, NODE_GROUP_LABEL: cfg.name}
+    if cfg.gpu:
+        labels[GPU_PRESENT_LABEL] = "true"
+        labels[ACCELERATOR_LABEL] = cfg.accelerator
+    return labels
+
+
+def autoscaler_template_tags(cfg: NodeGroupConfig) -> dict[str, str]:
+    """Tags that tell cluster-autoscaler what a node of this group will look like.
+
+    With the group at zero nodes the autoscaler has no node to read labels, taints or GPUs from, and
+    managed node group tags are not copied to the Auto Scaling group (autoscaler#4998), so these are
+    written on the Auto Scaling group itself.
+    """
+    tags = {f"{AUTOSCALER_TEMPLATE}/label/{k}": v for k, v in node_labels(cfg).items()}
+    tags[f"{AUTOSCALER_TEMPLATE}/resources/ephemeral-storage"] = f"{cfg.disk_size_gib}Gi"
+    if cfg.gpu:
+        tags[f"{AUTOSCALER_TEMPLATE}/taint/{GPU_TAINT_KEY}"] = f"{GPU_TAINT_VALUE}:NoSchedule"
+        tags[f"{AUTOSCALER_TEMPLATE}/resources/{GPU_TAINT_KEY}"] = str(cfg.gpus_per_node)
+    return tags
+
+
+@dataclass
+class NodeGroupArgs:
+    config: NodeGroupConfig
+    cluster_name: pulumi.Input[str]
+    kubernetes_version: str
+    node_role_arn: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+
+
+class NodeGroup(pulumi.ComponentResource):
+    node_group_name: pulumi.Output[str]
+    autoscaling_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:cluster:NodeGroup", name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            description=f"{cfg.name} nodes: IMDSv2 only, encrypted gp3 root volume",
+            # Pods get AWS credentials from Pod Identity; hop limit 1 keeps them off the node's IMDS.
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+            ),
+            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=ROOT_DEVICE,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=cfg.disk_size_gib,
+                    volume_type="gp3",
+                    encrypted="true",
+                    delete_on_termination="true",
+                ),
+            )],
+            # Specifying security groups here stops EKS attaching the cluster primary group, so nodes
+            # carry only the node group, whose rules are written out in cluster.py.
+            vpc_security_group_ids=list(args.security_group_ids),
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type=kind, tags={"Name": f"{name}"})
+                for kind in ("instance", "volume")
+            ],
+            update_default_version=True,
+            opts=child,
+        )
+
+        taints = [aws.eks.NodeGroupTaintArgs(
+            key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect=GPU_TAINT_EFFECT)] if cfg.gpu else []
+
+        node_group = aws.eks.NodeGroup(
+            f"{name}-ng",
+            cluster_name=args.cluster_name,
+            version=args.kubernetes_version,
+            node_role_arn=args.node_role_arn,
+            subnet_ids=list(args.subnet_ids),
+            ami_type=cfg.ami_type,
+            instance_types=list(cfg.instance_types),
+            capacity_type=cfg.capacity_type,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=cfg.min_size, desired_size=cfg.desired_size, max_size=cfg.max_size),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
+            labels=node_labels(cfg),
+            taints=taints,
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=launch_template.id,
+                version=launch_template.latest_version.apply(str),
+            ),
+            tags={"Name": name},
+            # cluster-autoscaler owns the desired size once the group exists; `pulumi up` must not
+            # reset it.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+        )
+
+        asg_name = node_group.resources.apply(lambda r: r[0].autoscaling_groups[0].name)
+        for key, value in autoscaler_template_tags(cfg).items():
+            aws.autoscaling.Tag(
+                f"{name}-asg-{_slug(key.removeprefix(AUTOSCALER_TEMPLATE + '/'))}",
+                autoscaling_group_name=asg_name,
+                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                opts=child,
+            )
+
+        self.node_group_name = node_group.node_group_name
+        self.autoscaling_group_name = asg_name
+        self.register_outputs({"node_group_name": self.node_group_name,
+                               "autoscaling_group_name": self.autoscaling_group_name})
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -1,0 +1,87 @@
+"""ServiceAccountRole: one Kubernetes service account gets one AWS role, through EKS Pod Identity.
+
+Every add-on and controller that talks to AWS gets its credentials this way; nothing else creates
+roles for pods, and no pod ever holds static keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+
+
+@dataclass
+class ServiceAccountRoleArgs:
+    cluster_name: pulumi.Input[str]
+    namespace: str
+    service_account: str
+    managed_policy_arns: Sequence[str] = ()
+    # A least-privilege document (see components/iam.py), for permissions no managed policy fits.
+    policy: pulumi.Input[iam.Document] | None = None
+    # An EKS managed add-on owns its association (the add-on's pod_identity_associations); a second,
+    # standalone association for the same service account fails with "Association already exists".
+    association_by_addon: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ServiceAccountRole(pulumi.ComponentResource):
+    role_arn: pulumi.Output[str]
+    role_name: pulumi.Output[str]
+    namespace: str
+    service_account: str
+
+    def __init__(self, name: str, args: ServiceAccountRoleArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:pod_identity:ServiceAccountRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if not args.managed_policy_arns and args.policy is None:
+            raise ValueError(f"{name}: a service account role needs a managed policy or a document")
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=iam.to_json(iam.pod_identity_trust()),
+            description=f"EKS Pod Identity role for {args.namespace}/{args.service_account}",
+            tags=args.tags,
+            opts=child,
+        )
+        attachments: list[pulumi.Resource] = []
+        for index, arn in enumerate(args.managed_policy_arns):
+            attachments.append(aws.iam.RolePolicyAttachment(
+                f"{name}-managed-{index}", role=role.name, policy_arn=arn, opts=child))
+        if args.policy is not None:
+            attachments.append(aws.iam.RolePolicy(
+                f"{name}-policy", role=role.id, policy=iam.to_json(args.policy), opts=child))
+
+        if not args.association_by_addon:
+            aws.eks.PodIdentityAssociation(
+                f"{name}-association",
+                cluster_name=args.cluster_name,
+                namespace=args.namespace,
+                service_account=args.service_account,
+                role_arn=role.arn,
+                tags=args.tags,
+                # Credentials must carry the permissions from the first request the pod makes.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+            )
+
+        self.role_arn = role.arn
+        self.role_name = role.name
+        self.namespace = args.namespace
+        self.service_account = args.service_account
+        self._attachments = attachments
+        self.register_outputs({"role_arn": self.role_arn})
+
+    def addon_association(self) -> aws.eks.AddonPodIdentityAssociationArgs:
+        """The association for an EKS add-on's own pod_identity_associations."""
+        return aws.eks.AddonPodIdentityAssociationArgs(
+            role_arn=self.role_arn, service_account=self.service_account)
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """Resources to depend on so the role has its permissions before it is used."""
+        return list(self._attachments)

@@ -1,0 +1,240 @@
+"""Evaluate the real program under Pulumi mocks and record everything it registers.
+
+`evaluate(stack)` loads `Pulumi.<stack>.yaml` (optionally changed by the test), runs `__main__.py`
+against mocks that return realistic outputs, and returns a `StackResult`: every registered resource
+with its inputs and options, the stack exports, and the error if the program failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import runpy
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "mlplatform"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+# What AWS would answer for "the default version of add-on X" (aws eks describe-addon-versions).
+DEFAULT_ADDON_VERSIONS = {
+    "vpc-cni": "v1.20.4-eksbuild.2",
+    "kube-proxy": "v1.35.0-eksbuild.2",
+    "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+    "coredns": "v1.13.1-eksbuild.1",
+}
+CLUSTER_ENDPOINT = "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"
+CLUSTER_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    parent: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    provider: str
+    protect: bool
+    ignore_changes: list[str]
+    custom: bool
+
+
+@dataclass
+class StackResult:
+    stack: str
+    resources: list[Registered] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)
+    secret_exports: set[str] = field(default_factory=set)
+    error: BaseException | None = None
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registered:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children_of(self, parent: Registered) -> list[Registered]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def ids_of(self, resource: Registered) -> str:
+        """The id the mocks gave a custom resource (how other resources refer to it)."""
+        return f"{resource.name}-id"
+
+
+def _urns_for_refs(value: Any) -> Any:
+    # The stock MockMonitor re-hydrates resource references on a worker thread, which fails at
+    # random with "Future attached to a different loop"; the URN is all a test needs.
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_resource_sig:
+            return value.get("urn")
+        return {k: _urns_for_refs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_urns_for_refs(v) for v in value]
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: "PlatformMocks"):
+        super().__init__(mocks)
+        self.recorded: list[Registered] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request):
+        if request.type != "pulumi:pulumi:Stack":
+            plain = _urns_for_refs(json_format.MessageToDict(request.object))
+            request.object.Clear()
+            request.object.update(plain)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = rpc.deserialize_properties(request.object)
+        record = Registered(
+            type=request.type,
+            name=request.name,
+            urn=response.urn,
+            inputs=_plain(inputs),
+            parent=request.parent,
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            provider=request.provider,
+            protect=bool(request.protect),
+            ignore_changes=list(request.ignoreChanges),
+            custom=bool(request.custom),
+        )
+        with self._lock:
+            self.recorded.append(record)
+        return response
+
+
+def _plain(value: Any) -> Any:
+    # Numbers cross the wire as floats; make whole ones ints so tests compare naturally.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class PlatformMocks(Mocks):
+    """Realistic outputs for what the program registers and invokes."""
+
+    def __init__(self) -> None:
+        self.monitor: RecordingMonitor | None = None
+
+    def new_resource(self, args: MockResourceArgs):
+        name, inputs = args.name, dict(args.inputs)
+        resource_id = f"{name}-id"
+        state = dict(inputs)
+        t = args.typ
+        if t == "aws:iam/role:Role":
+            state.setdefault("name", name)
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{state['name']}"
+        elif t == "aws:kms/key:Key":
+            state["keyId"] = f"{name}-key"
+            state["arn"] = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}-key"
+        elif t == "aws:cloudwatch/logGroup:LogGroup":
+            state.setdefault("name", name)
+            state["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{state['name']}"
+        elif t == "aws:ec2/launchTemplate:LaunchTemplate":
+            state["latestVersion"] = 1
+        elif t == "aws:eks/nodeGroup:NodeGroup":
+            state["nodeGroupName"] = name
+            state["resources"] = [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]
+        elif t == "eks:index:Cluster":
+            state = self._eks_cluster(name, inputs)
+        else:
+            state.setdefault("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{t.split(':')[-1]}/{name}")
+        return resource_id, state
+
+    def _eks_cluster(self, name: str, inputs: dict) -> dict:
+        # pulumi-eks's Cluster is a remote component: the program sees only its outputs, and
+        # eksCluster must be a reference to a registered aws.eks.Cluster.
+        cluster_name = inputs.get("name", name)
+        urn = self.monitor.make_urn("", "aws:eks/cluster:Cluster", f"{name}-eksCluster")
+        eks_state = {
+            "name": cluster_name,
+            "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{cluster_name}",
+            "endpoint": CLUSTER_ENDPOINT,
+            "version": inputs.get("version"),
+            "certificateAuthority": {"data": CLUSTER_CA},
+            "vpcConfig": {"clusterSecurityGroupId": "sg-eks-primary"},
+        }
+        self.monitor.resources[urn] = MockMonitor.ResourceRegistration(
+            urn, f"{cluster_name}-id", eks_state)
+        return {
+            "eksCluster": {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn,
+                           "id": f"{cluster_name}-id"},
+            "kubeconfig": {"apiVersion": "v1", "clusters": [{"cluster": {"server": CLUSTER_ENDPOINT}}]},
+            "clusterSecurityGroupId": inputs.get("clusterSecurityGroup"),
+        }
+
+    def call(self, args: MockCallArgs):
+        if args.token == "aws:eks/getAddonVersion:getAddonVersion":
+            addon = args.args["addonName"]
+            return {"id": addon, "addonName": addon, "kubernetesVersion": args.args["kubernetesVersion"],
+                    "version": DEFAULT_ADDON_VERSIONS[addon]}
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The config of Pulumi.<stack>.yaml as {key: value}, e.g. {"mlplatform:network": {...}}."""
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return copy.deepcopy(data["config"])
+
+
+def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None) -> StackResult:
+    """Run __main__.py for `stack` under mocks; `change` may edit the config first."""
+    config = stack_config(stack)
+    if change:
+        change(config)
+    as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+    mocks = PlatformMocks()
+    monitor = RecordingMonitor(mocks)
+    mocks.monitor = monitor
+    settings.ROOT.set(None)  # a fresh stack resource for each evaluation
+    pulumi.runtime.set_all_config(as_strings, [])
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+
+    result = StackResult(stack=stack)
+
+    @pulumi.runtime.test
+    def program():
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        outputs = {k: pulumi.Output.from_input(v)
+                   for k, v in settings.get_root_resource().outputs.items()}
+
+        async def secret_keys():
+            return {k for k, out in outputs.items() if await out.is_secret()}
+
+        secrets = pulumi.Output.from_input(asyncio.ensure_future(secret_keys()))
+        return pulumi.Output.all(pulumi.Output.all(**outputs), secrets).apply(
+            lambda both: (result.exports.update(both[0]), result.secret_exports.update(both[1])))
+
+    try:
+        program()
+    except Exception as err:  # the test decides whether an error was expected
+        result.error = err
+    result.resources = list(monitor.recorded)
+    return result
