@@ -188,8 +188,10 @@ class _Problems:
 def _unknown_keys(problems: _Problems, where: str, value: Mapping[str, Any], known: tuple[str, ...]):
     for key in value:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+            by_lower = {k.lower(): k for k in known}
+            close = difflib.get_close_matches(key.lower(), list(by_lower), n=1)
+            hint = f"did you mean '{by_lower[close[0]]}'?" if close \
+                else f"known keys: {', '.join(known)}"
             path = f"{where}.{key}" if where else key
             problems.add(path, f"unknown key; {hint} (a misspelt key would otherwise be ignored)")
 
@@ -428,7 +430,6 @@ def _parse_node_groups(p: _Problems, raw: Any, is_prod: bool) -> tuple[NodeGroup
 
 
 def _parse_node_group(p: _Problems, key: str, raw: dict[str, Any]) -> NodeGroupConfig | None:
-    _unknown_keys(p, key, raw, NODE_GROUP_KEYS)
     problems_before = len(p.lines)
 
     name = _typed(p, f"{key}.name", raw.get("name"), str, "a string")
@@ -437,6 +438,7 @@ def _parse_node_group(p: _Problems, key: str, raw: dict[str, Any]) -> NodeGroupC
         p.add(f"{key}.name", f"{name!r} must be lowercase letters, digits and '-', at most 31 chars")
     if name:
         key = f"nodeGroups[{name}]"
+    _unknown_keys(p, key, raw, NODE_GROUP_KEYS)
 
     gpu = _typed(p, f"{key}.gpu", raw.get("gpu"), bool, "true or false") or False
     instance_types = _string_list(p, f"{key}.instanceTypes", raw.get("instanceTypes")) or ()

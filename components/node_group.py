@@ -63,6 +63,9 @@ class NodeGroup(pulumi.ComponentResource):
         super().__init__("mlplatform:cluster:NodeGroup", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
+        # depends_on given to a component does not reach its children; nodes must not start before
+        # what they need (networking add-ons, node role policies), so pass it on explicitly.
+        ready = list((opts.depends_on if opts else None) or [])
 
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
@@ -118,7 +121,8 @@ class NodeGroup(pulumi.ComponentResource):
             tags={"Name": name},
             # cluster-autoscaler owns the desired size once the group exists; `pulumi up` must not
             # reset it.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=ready,
+                                        ignore_changes=["scalingConfig.desiredSize"]),
         )
 
         asg_name = node_group.resources.apply(lambda r: r[0].autoscaling_groups[0].name)

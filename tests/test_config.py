@@ -1,0 +1,143 @@
+"""Bad configuration fails with one message naming the key and the fix, and registers nothing."""
+
+import pytest
+
+from components.config import ConfigError
+from tests.harness import evaluate
+
+
+def _failing(stack, change):
+    result = evaluate(stack, change)
+    assert isinstance(result.error, ConfigError), f"expected a ConfigError, got {result.error!r}"
+    assert result.resources == [], "a resource was registered before validation failed"
+    return str(result.error)
+
+
+def _net(key, value):
+    return lambda c: c["mlplatform:network"].__setitem__(key, value)
+
+
+def _cluster(key, value):
+    return lambda c: c["mlplatform:cluster"].__setitem__(key, value)
+
+
+def _group(index, key, value):
+    return lambda c: c["mlplatform:nodeGroups"][index].__setitem__(key, value)
+
+
+def _drop(section, key):
+    return lambda c: c[section].pop(key)
+
+
+CASES = [
+    # (id, stack, change, key named, words of the fix)
+    ("malformed-cidr", "dev", _net("vpcCidr", "10.0.0.0/33"), "network.vpcCidr", "not a valid IPv4"),
+    ("cidr-host-bits", "dev", _net("vpcCidr", "10.0.0.1/16"), "network.vpcCidr", "not a valid IPv4"),
+    ("cidr-too-small", "dev", _net("vpcCidr", "10.0.0.0/22"), "network.vpcCidr", "between /16 and /19"),
+    ("cidr-public", "dev", _net("vpcCidr", "8.8.0.0/16"), "network.vpcCidr", "RFC 1918"),
+    ("missing-cidr", "dev", _drop("mlplatform:network", "vpcCidr"), "network.vpcCidr", "is required"),
+    ("one-az", "dev", _net("availabilityZones", ["us-east-1a"]), "network.availabilityZones",
+     "at least 2 AZs"),
+    ("prod-two-azs", "prod", _net("availabilityZones", ["us-east-1a", "us-east-1b"]),
+     "network.availabilityZones", "at least 3 AZs in prod"),
+    ("az-other-region", "dev", _net("availabilityZones", ["us-east-1a", "eu-west-1b"]),
+     "network.availabilityZones", "not an AZ of region 'us-east-1'"),
+    ("az-twice", "dev", _net("availabilityZones", ["us-east-1a", "us-east-1a"]),
+     "network.availabilityZones", "lists an AZ twice"),
+    ("prod-single-nat", "prod", _net("natGateways", "single"), "network.natGateways", "set perAz"),
+    ("nat-mode", "dev", _net("natGateways", "many"), "network.natGateways", "one of single, perAz"),
+    ("prod-no-flow-logs", "prod", _net("flowLogs", False), "network.flowLogs", "set true"),
+    ("retention", "prod", _net("flowLogRetentionDays", 100), "network.flowLogRetentionDays",
+     "such as 90"),
+    ("unknown-top-key", "dev", lambda c: c.__setitem__("mlplatform:netwrok", {}), "netwrok",
+     "did you mean 'network'"),
+    ("unknown-nested-key", "dev", _net("vpcCIDR", "10.0.0.0/16"), "network.vpcCIDR",
+     "did you mean 'vpcCidr'"),
+    ("unknown-group-key", "dev", _group(0, "minsize", 1), "nodeGroups[system].minsize",
+     "did you mean 'minSize'"),
+    ("k8s-version", "dev", _cluster("kubernetesVersion", "1.30"), "cluster.kubernetesVersion",
+     "use one of 1.35"),
+    ("open-endpoint", "dev", _cluster("publicAccessCidrs", ["0.0.0.0/0"]), "cluster.publicAccessCidrs",
+     "opens the Kubernetes API to the internet"),
+    ("bad-endpoint-cidr", "dev", _cluster("publicAccessCidrs", ["office"]), "cluster.publicAccessCidrs",
+     "not a valid IPv4 CIDR"),
+    ("no-admins", "dev", _cluster("adminRoleArns", []), "cluster.adminRoleArns", "is required"),
+    ("admin-not-role", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:user/bob"]),
+     "cluster.adminRoleArns", "not an IAM role ARN"),
+    ("addon-pin-unknown", "dev", _cluster("addonVersions", {"coredn": "v1.13.1-eksbuild.1"}),
+     "cluster.addonVersions.coredn", "unknown add-on"),
+    ("addon-pin-format", "dev", _cluster("addonVersions", {"coredns": "latest"}),
+     "cluster.addonVersions.coredns", "not an EKS add-on version"),
+    ("min-over-desired", "dev", _group(0, "minSize", 3), "nodeGroups[system]",
+     "minSize <= desiredSize <= maxSize, got 3 <= 2 <= 4"),
+    ("desired-over-max", "dev", _group(0, "desiredSize", 9), "nodeGroups[system]",
+     "got 1 <= 9 <= 4"),
+    ("size-not-number", "dev", _group(0, "maxSize", "four"), "nodeGroups[system].maxSize",
+     "must be a whole number"),
+    ("size-bool", "dev", _group(0, "maxSize", True), "nodeGroups[system].maxSize",
+     "must be a whole number"),
+    ("gpu-on-cpu-type", "dev", _group(1, "instanceTypes", ["m6i.2xlarge"]), "nodeGroups[gpu].instanceTypes",
+     "m6i.2xlarge has no NVIDIA GPU"),
+    ("gpu-type-in-cpu-group", "dev", _group(0, "instanceTypes", ["g5.xlarge"]),
+     "nodeGroups[system].instanceTypes", "set gpu: true"),
+    ("gpu-wrong-ami", "dev", _group(1, "amiType", "AL2023_x86_64_STANDARD"), "nodeGroups[gpu].amiType",
+     "must use AL2023_x86_64_NVIDIA"),
+    ("gpu-mixed-models", "dev", _group(1, "instanceTypes", ["g5.xlarge", "g6.xlarge"]),
+     "nodeGroups[gpu].instanceTypes", "one accelerator per group"),
+    ("capacity-type", "dev", _group(1, "capacityType", "spot"), "nodeGroups[gpu].capacityType",
+     "ON_DEMAND or SPOT"),
+    ("disk-too-small", "dev", _group(0, "diskSizeGiB", 8), "nodeGroups[system].diskSizeGiB",
+     "between 20 and 16384"),
+    ("duplicate-group", "dev", _group(1, "name", "system"), "nodeGroups", "used twice"),
+    ("no-cpu-group", "dev", lambda c: c.__setitem__("mlplatform:nodeGroups",
+                                                      c["mlplatform:nodeGroups"][1:]),
+     "nodeGroups", "add a CPU group"),
+    ("prod-small-system", "prod", _group(0, "minSize", 1), "nodeGroups",
+     "ON_DEMAND CPU group with minSize >= 2"),
+    ("no-node-groups", "dev", lambda c: c.pop("mlplatform:nodeGroups"), "nodeGroups", "is required"),
+    ("environment", "dev", lambda c: c.__setitem__("mlplatform:environment", "qa"), "environment",
+     "must be one of dev, prod"),
+    ("reserved-tag", "dev", lambda c: c.__setitem__("mlplatform:tags", {"aws:owner": "x"}),
+     "tags.aws:owner", "reserved by AWS"),
+    ("section-not-map", "dev", lambda c: c.__setitem__("mlplatform:cluster", "big"), "cluster",
+     "must be a map of settings"),
+]
+
+
+@pytest.mark.parametrize("stack,change,key,fix", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_value_is_rejected_naming_key_and_fix(stack, change, key, fix):
+    message = _failing(stack, change)
+    line = next((ln for ln in message.splitlines() if f"mlplatform:{key}:" in ln), None)
+    assert line is not None, f"no line names mlplatform:{key} in:\n{message}"
+    assert fix in line, f"the line for {key} does not say {fix!r}: {line}"
+
+
+def test_missing_region_is_named():
+    message = _failing("dev", lambda c: c.pop("aws:region"))
+    assert "aws:region: is required" in message
+
+
+def test_every_problem_is_reported_at_once():
+    def two_mistakes(c):
+        c["mlplatform:network"]["vpcCidr"] = "nonsense"
+        c["mlplatform:nodeGroups"][0]["minSize"] = 5
+
+    message = _failing("dev", two_mistakes)
+    assert "mlplatform:network.vpcCidr" in message
+    assert "mlplatform:nodeGroups[system]:" in message
+
+
+def test_defaults_follow_environment():
+    # Omitted NAT and flow-log settings take the environment's safe default.
+    def omit(c):
+        c["mlplatform:network"].pop("natGateways")
+        c["mlplatform:network"].pop("flowLogs")
+
+    prod = evaluate("prod", omit)
+    assert prod.error is None
+    assert len(prod.of_type("aws:ec2/natGateway:NatGateway")) == 3
+    assert len(prod.of_type("aws:ec2/flowLog:FlowLog")) == 1
+    dev = evaluate("dev", omit)
+    assert dev.error is None
+    assert len(dev.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert dev.of_type("aws:ec2/flowLog:FlowLog") == []
