@@ -12,9 +12,10 @@ import copy
 import json
 import runpy
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 import yaml
@@ -93,7 +94,7 @@ def _urns_for_refs(value: Any) -> Any:
 
 
 class RecordingMonitor(MockMonitor):
-    def __init__(self, mocks: "PlatformMocks"):
+    def __init__(self, mocks: PlatformMocks):
         super().__init__(mocks)
         self.recorded: list[Registered] = []
         self._lock = threading.Lock()

@@ -1,5 +1,6 @@
 """Whole-stack properties: dev and prod differ as intended; conventions hold everywhere."""
 
+import json
 import re
 
 from components.config import PROJECT
@@ -21,10 +22,14 @@ def test_dev_is_cost_lean_and_prod_highly_available(dev, prod):
 
 def test_every_aws_resource_uses_the_tagged_provider(each_stack):
     provider = each_stack.one("pulumi:providers:aws")
-    tags = provider.inputs["defaultTags"]
-    assert '"environment": "%s"' % stack_config(each_stack.stack)[f"{PROJECT}:environment"] in tags
-    assert '"pulumi-stack": "%s"' % each_stack.stack in tags
-    assert '"team": "ml-platform"' in tags
+    tags = json.loads(provider.inputs["defaultTags"])["tags"]
+    assert tags == {
+        **stack_config(each_stack.stack)[f"{PROJECT}:tags"],
+        "project": PROJECT,
+        "environment": stack_config(each_stack.stack)[f"{PROJECT}:environment"],
+        "pulumi-stack": each_stack.stack,
+        "managed-by": "pulumi",
+    }
     provider_ref = f"{provider.urn}::{provider.name}-id"
     aws_resources = [r for r in each_stack.resources if r.custom and r.type.startswith("aws:")]
     assert aws_resources
