@@ -3,8 +3,7 @@
 Run locally with: pulumi preview --stack dev --policy-pack policies
 """
 
-from pulumi_policy import PolicyPack
-
 from mlplatform_policies import ALL_POLICIES
+from pulumi_policy import PolicyPack
 
 PolicyPack(name="mlplatform", policies=ALL_POLICIES)

@@ -6,8 +6,16 @@ admin ports), 3.7 (VPC flow logs); AWS FSBP EC2.8 (IMDSv2).
 
 from __future__ import annotations
 
-from ._base import ADVISORY, PRODUCTION_SCHEMA, as_list, depends_through, is_production, \
-    resource_policy, stack_policy, truthy
+from ._base import (
+    ADVISORY,
+    PRODUCTION_SCHEMA,
+    as_list,
+    depends_through,
+    is_production,
+    resource_policy,
+    stack_policy,
+    truthy,
+)
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
