@@ -24,7 +24,6 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "mlplatform"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -198,15 +197,17 @@ class PlatformMocks(Mocks):
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
-def stack_config(stack: str) -> dict[str, Any]:
+def stack_config(stack: str, program: Path = ROOT) -> dict[str, Any]:
     """The config of Pulumi.<stack>.yaml as {key: value}, e.g. {"mlplatform:network": {...}}."""
-    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    data = yaml.safe_load((program / f"Pulumi.{stack}.yaml").read_text())
     return copy.deepcopy(data["config"])
 
 
-def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None) -> StackResult:
-    """Run __main__.py for `stack` under mocks; `change` may edit the config first."""
-    config = stack_config(stack)
+def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
+             program: Path = ROOT) -> StackResult:
+    """Run `program`/__main__.py for `stack` under mocks; `change` may edit the config first."""
+    project = yaml.safe_load((program / "Pulumi.yaml").read_text())["name"]
+    config = stack_config(stack, program)
     if change:
         change(config)
     as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -216,13 +217,13 @@ def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None)
     mocks.monitor = monitor
     settings.ROOT.set(None)  # a fresh stack resource for each evaluation
     pulumi.runtime.set_all_config(as_strings, [])
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
 
     result = StackResult(stack=stack)
 
     @pulumi.runtime.test
-    def program():
-        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+    def run():
+        runpy.run_path(str(program / "__main__.py"), run_name="__main__")
         outputs = {k: pulumi.Output.from_input(v)
                    for k, v in settings.get_root_resource().outputs.items()}
 
@@ -234,7 +235,7 @@ def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None)
             lambda both: (result.exports.update(both[0]), result.secret_exports.update(both[1])))
 
     try:
-        program()
+        run()
     except Exception as err:  # the test decides whether an error was expected
         result.error = err
     result.resources = list(monitor.recorded)
