@@ -1,14 +1,21 @@
 """The ML platform on AWS, one stack per environment.
 
-config -> network -> cluster (node groups, core add-ons) -> exports.
+config -> network -> cluster (node groups, core add-ons) -> cluster add-ons -> exports.
 """
 
 import pulumi
 import pulumi_aws as aws
 
+from components.cert_manager import CertManager, CertManagerArgs
 from components.cluster import Cluster, ClusterArgs
+from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.config import PROJECT, load
+from components.external_dns import ExternalDns, ExternalDnsArgs
+from components.external_secrets import ExternalSecrets, ExternalSecretsArgs
+from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.network import Network, NetworkArgs
+from components.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from components.storage import Storage, StorageArgs
 
 cfg = load()  # validates everything before any resource exists
 
@@ -33,6 +40,27 @@ cluster = Cluster(
     opts=on_aws,
 )
 
+# Add-ons: AWS resources (roles, Pod Identity) plus Kubernetes resources on this cluster.
+on_cluster = pulumi.ResourceOptions(providers=[aws_provider, cluster.provider])
+addons = cfg.addons
+storage = Storage("storage", StorageArgs(cluster=cluster, network=network, efs=addons.efs,
+                                         protect_data=cfg.is_prod), opts=on_cluster)
+load_balancers = LoadBalancerController(
+    "aws-load-balancer-controller",
+    LoadBalancerControllerArgs(cluster=cluster, vpc_id=network.vpc_id, region=cfg.region), opts=on_cluster)
+ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(cluster=cluster, region=cfg.region), opts=on_cluster)
+if any(group.gpu for group in cfg.cluster.node_groups):
+    NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(cluster=cluster), opts=on_cluster)
+if addons.external_dns:
+    ExternalDns("external-dns", ExternalDnsArgs(cluster=cluster, dns=addons.dns, region=cfg.region,
+                                                upsert_only=cfg.is_prod), opts=on_cluster)
+if addons.cert_manager:
+    CertManager("cert-manager", CertManagerArgs(cluster=cluster, dns=addons.dns, acme_email=addons.acme_email,
+                                                region=cfg.region, production_issuer=cfg.is_prod),
+                opts=on_cluster)
+if addons.external_secrets:
+    ExternalSecrets("external-secrets", ExternalSecretsArgs(cluster=cluster, region=cfg.region), opts=on_cluster)
+
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("vpc_id", network.vpc_id)
@@ -41,3 +69,4 @@ pulumi.export("private_subnet_ids", network.private_subnet_ids)
 pulumi.export("database_subnet_ids", network.database_subnet_ids)
 pulumi.export("cluster_security_group_id", cluster.cluster_security_group_id)
 pulumi.export("node_security_group_id", cluster.node_security_group_id)
+pulumi.export("efs_file_system_id", storage.efs_file_system_id)

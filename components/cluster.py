@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components import iam
 from components.config import ClusterConfig
+from components.eks_addon import eks_addon
 from components.network import Network
 from components.node_group import NodeGroup, NodeGroupArgs
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
@@ -61,6 +62,8 @@ class ClusterArgs:
 
 class Cluster(pulumi.ComponentResource):
     name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    kubernetes_version: str
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
@@ -177,7 +180,7 @@ class Cluster(pulumi.ComponentResource):
 
         # coredns is a Deployment: created before any node exists it stays DEGRADED and the apply
         # times out (pulumi-eks#1819), so it waits for the node groups.
-        self._addon(name, cfg, cluster_name, "coredns", depends_on=list(self.node_groups.values()))
+        coredns = self._addon(name, cfg, cluster_name, "coredns", depends_on=list(self.node_groups.values()))
 
         eks_cluster = cluster.eks_cluster
         config_json = pulumi.Output.all(
@@ -186,6 +189,11 @@ class Cluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config_json, opts=child)
 
         self.name = cluster_name
+        self.arn = eks_cluster.arn
+        self.kubernetes_version = cfg.kubernetes_version
+        self.addon_versions = cfg.addon_versions
+        # What a workload needs before it can be scheduled and resolve names.
+        self.ready = [*self.node_groups.values(), coredns]
         self.endpoint = eks_cluster.endpoint
         self.kubeconfig = pulumi.Output.secret(config_json)
         self.cluster_security_group_id = cluster_sg.id
@@ -253,19 +261,8 @@ class Cluster(pulumi.ComponentResource):
         return role, attachments
 
     def _addon(self, name: str, cfg: ClusterConfig, cluster_name: pulumi.Input[str], addon: str,
-               pod_identity_associations=None, depends_on=None) -> aws.eks.Addon:
-        pinned = cfg.addon_versions.get(addon)
-        version = pinned or aws.eks.get_addon_version_output(
-            addon_name=addon, kubernetes_version=cfg.kubernetes_version, most_recent=False,
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        ).version
-        return aws.eks.Addon(
-            f"{name}-{addon}",
-            cluster_name=cluster_name,
-            addon_name=addon,
-            addon_version=version,
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            pod_identity_associations=pod_identity_associations,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
-        )
+               pod_identity_associations=None, depends_on=()) -> aws.eks.Addon:
+        return eks_addon(f"{name}-{addon}", parent=self, cluster_name=cluster_name, addon=addon,
+                         kubernetes_version=cfg.kubernetes_version,
+                         pinned_version=cfg.addon_versions.get(addon),
+                         pod_identity_associations=pod_identity_associations, depends_on=depends_on)

@@ -51,6 +51,9 @@ _AZ_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+_ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{4,32}$")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ADDON_VERSION_RE = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 
 
@@ -111,6 +114,24 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class DnsConfig:
+    domain: str
+    hosted_zone_id: str
+
+
+@dataclass(frozen=True)
+class AddonsConfig:
+    """Which optional controllers run, and what they need. The load balancer controller, EBS storage,
+    cluster-autoscaler and the NVIDIA device plugin always run."""
+    dns: DnsConfig | None
+    acme_email: str | None
+    external_dns: bool
+    cert_manager: bool
+    external_secrets: bool
+    efs: bool
+
+
+@dataclass(frozen=True)
 class StackConfig:
     stack: str
     environment: str
@@ -118,6 +139,7 @@ class StackConfig:
     tags: Mapping[str, str]
     network: NetworkConfig
     cluster: ClusterConfig
+    addons: AddonsConfig
 
     @property
     def is_prod(self) -> bool:
@@ -139,8 +161,10 @@ def gpu_count(instance_type: str) -> int:
 # ---- reading ------------------------------------------------------------------------------------
 
 # Top-level keys under the project namespace, and the keys each structured value may hold.
-TOP_LEVEL_KEYS = ("environment", "tags", "network", "cluster", "nodeGroups")
+TOP_LEVEL_KEYS = ("environment", "tags", "network", "cluster", "nodeGroups", "addons")
 NETWORK_KEYS = ("vpcCidr", "availabilityZones", "natGateways", "flowLogs", "flowLogRetentionDays")
+ADDON_KEYS = ("dns", "acmeEmail", "externalDns", "certManager", "externalSecrets", "efs")
+DNS_KEYS = ("domain", "hostedZoneId")
 CLUSTER_KEYS = ("name", "kubernetesVersion", "publicAccessCidrs", "adminRoleArns",
                 "logRetentionDays", "addonVersions")
 NODE_GROUP_KEYS = ("name", "instanceTypes", "capacityType", "minSize", "desiredSize", "maxSize",
@@ -261,13 +285,14 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
     network = _parse_network(p, _section(p, "network", raw), region, is_prod)
     cluster = _parse_cluster(p, _section(p, "cluster", raw), stack, is_prod)
     node_groups = _parse_node_groups(p, raw.get("nodeGroups"), is_prod)
+    addons = _parse_addons(p, raw.get("addons") or {})
 
     if p.lines:
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(p.lines))
 
     return StackConfig(
         stack=stack, environment=environment, region=region, tags=tags, network=network,
-        cluster=ClusterConfig(**cluster, node_groups=node_groups),
+        cluster=ClusterConfig(**cluster, node_groups=node_groups), addons=addons,
     )
 
 
@@ -388,9 +413,9 @@ def _parse_cluster(p: _Problems, raw: dict[str, Any], stack: str, is_prod: bool)
 
     addon_versions = _string_map(p, "cluster.addonVersions", raw.get("addonVersions"))
     for addon, pinned in addon_versions.items():
-        if addon not in versions.CORE_ADDONS:
+        if addon not in versions.EKS_ADDONS:
             p.add(f"cluster.addonVersions.{addon}",
-                  f"unknown add-on; pin one of {', '.join(versions.CORE_ADDONS)}")
+                  f"unknown add-on; pin one of {', '.join(versions.EKS_ADDONS)}")
         elif not _ADDON_VERSION_RE.match(pinned):
             p.add(f"cluster.addonVersions.{addon}",
                   f"{pinned!r} is not an EKS add-on version such as v1.19.2-eksbuild.1 "
@@ -497,3 +522,44 @@ def _parse_node_group(p: _Problems, key: str, raw: dict[str, Any]) -> NodeGroupC
     return NodeGroupConfig(name=name, instance_types=instance_types, capacity_type=capacity,
                            min_size=lo, desired_size=want, max_size=hi, disk_size_gib=disk,
                            gpu=gpu, ami_type=ami_type, labels=labels)
+
+
+def _parse_addons(p: _Problems, raw: Any) -> AddonsConfig:
+    if not isinstance(raw, dict):
+        p.add("addons", f"must be a map of settings, got {raw!r}")
+        raw = {}
+    _unknown_keys(p, "addons", raw, ADDON_KEYS)
+    switches = {}
+    for key in ("externalDns", "certManager", "externalSecrets", "efs"):
+        value = _typed(p, f"addons.{key}", raw.get(key), bool, "true or false")
+        switches[key] = True if value is None else value
+
+    dns = None
+    dns_raw = raw.get("dns")
+    if dns_raw is not None and not isinstance(dns_raw, dict):
+        p.add("addons.dns", f"must be a map with domain and hostedZoneId, got {dns_raw!r}")
+    elif dns_raw is not None:
+        _unknown_keys(p, "addons.dns", dns_raw, DNS_KEYS)
+        domain = _typed(p, "addons.dns.domain", dns_raw.get("domain"), str, "a string") or ""
+        zone = _typed(p, "addons.dns.hostedZoneId", dns_raw.get("hostedZoneId"), str, "a string") or ""
+        if not _DOMAIN_RE.match(domain):
+            p.add("addons.dns.domain", f"{domain!r} is not a DNS domain such as ml.example.com")
+        if not _ZONE_ID_RE.match(zone):
+            p.add("addons.dns.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone ID such as "
+                  "Z0123456789ABCDEFGHIJ (aws route53 list-hosted-zones)")
+        dns = DnsConfig(domain=domain, hosted_zone_id=zone)
+    for key, what in (("externalDns", "DNS records"), ("certManager", "DNS-01 certificates")):
+        if switches[key] and dns is None:
+            p.add("addons.dns", f"is required while addons.{key} is on ({what} go into that zone); "
+                  f"set domain and hostedZoneId, or set addons.{key}: false")
+
+    email = _typed(p, "addons.acmeEmail", raw.get("acmeEmail"), str, "a string")
+    if switches["certManager"] and not email:
+        p.add("addons.acmeEmail", "is required while addons.certManager is on: Let's Encrypt sends "
+              "expiry notices there")
+    elif email and not _EMAIL_RE.match(email):
+        p.add("addons.acmeEmail", f"{email!r} is not an email address")
+
+    return AddonsConfig(dns=dns, acme_email=email, external_dns=switches["externalDns"],
+                        cert_manager=switches["certManager"],
+                        external_secrets=switches["externalSecrets"], efs=switches["efs"])

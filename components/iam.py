@@ -79,3 +79,209 @@ VPC_CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 
 def to_json(document: pulumi.Input[Document]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps(document)
+
+
+# ---- add-on and controller permissions ------------------------------------------------------------
+
+# AWS managed policies for the storage drivers (EKS user guide, "Amazon EBS CSI driver" and
+# "Amazon EFS CSI driver" IAM role sections).
+EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+EFS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
+
+
+def ebs_csi_kms(key_arn: str) -> Document:
+    """Use of the customer key that encrypts EBS volumes.
+
+    Source: kubernetes-sigs/aws-ebs-csi-driver docs/install.md, "KMS key permissions"; grants only for
+    AWS resources (EBS attaches the volume through a grant).
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "GrantsForEbs", "Effect": "Allow",
+             "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+             "Resource": key_arn,
+             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+            {"Sid": "UseKey", "Effect": "Allow",
+             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                        "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+             "Resource": key_arn},
+        ],
+    }
+
+
+def hosted_zone_arn(zone_id: str) -> str:
+    return f"arn:aws:route53:::hostedzone/{zone_id}"
+
+
+def external_dns(zone_id: str) -> Document:
+    """Records in one hosted zone.
+
+    Source: kubernetes-sigs/external-dns docs/tutorials/aws.md, "IAM Policy". Listing zones and tags
+    cannot be scoped to a zone; changing records is limited to the configured zone.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ChangeRecordsInZone", "Effect": "Allow",
+             "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets",
+                        "route53:ListTagsForResource"],
+             "Resource": hosted_zone_arn(zone_id)},
+            {"Sid": "FindZones", "Effect": "Allow",
+             "Action": ["route53:ListHostedZones", "route53:ListTagsForResources"],
+             "Resource": "*"},
+        ],
+    }
+
+
+def cert_manager_dns01(zone_id: str) -> Document:
+    """ACME DNS-01 challenges in one hosted zone: TXT records under _acme-challenge only.
+
+    Source: cert-manager docs, "Route53" (configuration/acme/dns01/route53), incl. its least-privilege
+    conditions on record types and names.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "WatchChanges", "Effect": "Allow", "Action": "route53:GetChange",
+             "Resource": "arn:aws:route53:::change/*"},
+            {"Sid": "ChallengeRecords", "Effect": "Allow",
+             "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
+             "Resource": hosted_zone_arn(zone_id),
+             "Condition": {
+                 "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
+                 "ForAllValues:StringLike": {
+                     "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]},
+             }},
+        ],
+    }
+
+
+def cluster_autoscaler(cluster_name: str, nodegroup_arns: str) -> Document:
+    """Scale this cluster's node groups and nothing else.
+
+    Source: kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md, "Full Cluster
+    Autoscaler Features Policy (Recommended)". Scaling is limited by the tag EKS puts on every managed
+    node group's Auto Scaling group (k8s.io/cluster-autoscaler/<cluster> = owned).
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Discover", "Effect": "Allow",
+             "Action": ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements"],
+             "Resource": "*"},
+            {"Sid": "ScaleOwnGroups", "Effect": "Allow",
+             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+             "Resource": "*",
+             "Condition": {"StringEquals": {
+                 f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}}},
+            {"Sid": "ReadNodeGroups", "Effect": "Allow", "Action": "eks:DescribeNodegroup",
+             "Resource": nodegroup_arns},
+        ],
+    }
+
+
+def external_secrets_reader(secret_arns: str) -> Document:
+    """Read the secrets under this cluster's prefix in Secrets Manager.
+
+    Source: external-secrets docs, provider "AWS Secrets Manager" (IAM policy). Scoped to
+    secret:<cluster>/* so one cluster cannot read another's secrets.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "ReadClusterSecrets", "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+                       "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy"],
+            "Resource": secret_arns,
+        }],
+    }
+
+
+def load_balancer_controller() -> Document:
+    """What the AWS Load Balancer Controller needs to run NLBs and ALBs for this cluster.
+
+    Source: kubernetes-sigs/aws-load-balancer-controller docs/install/iam_policy.json at v3.5.0. Left
+    out: WAF, WAFv2, Shield and Cognito actions; the chart turns those features off
+    (enableWaf/enableWafv2/enableShield false) and no ingress here authenticates with Cognito.
+    Everything that changes or deletes a load balancer, target group or security group is limited to
+    resources carrying the controller's elbv2.k8s.aws/cluster tag, as upstream does.
+    """
+    cluster_tag_on_request = {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}}
+    cluster_tag_on_resource = {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+    tagging_own_resources = {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "true",
+                                      "aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+    elb = "arn:aws:elasticloadbalancing:*:*"
+    load_balancers_and_groups = [f"{elb}:targetgroup/*/*", f"{elb}:loadbalancer/net/*/*",
+                                 f"{elb}:loadbalancer/app/*/*"]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
+             "Resource": "*",
+             "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}},
+            {"Sid": "Describe", "Effect": "Allow", "Resource": "*", "Action": [
+                "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections",
+                "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
+                "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:GetCoipPoolUsage",
+                "ec2:DescribeCoipPools", "ec2:GetSecurityGroupsForVpc", "ec2:DescribeIpamPools",
+                "ec2:DescribeRouteTables",
+                "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerCertificates",
+                "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTrustStores", "elasticloadbalancing:DescribeListenerAttributes",
+                "elasticloadbalancing:DescribeCapacityReservation"]},
+            {"Sid": "Certificates", "Effect": "Allow", "Resource": "*", "Action": [
+                "acm:ListCertificates", "acm:DescribeCertificate", "iam:ListServerCertificates",
+                "iam:GetServerCertificate"]},
+            {"Sid": "CreateSecurityGroups", "Effect": "Allow", "Resource": "*", "Action": [
+                "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]},
+            {"Sid": "TagNewSecurityGroups", "Effect": "Allow", "Action": "ec2:CreateTags",
+             "Resource": "arn:aws:ec2:*:*:security-group/*",
+             "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}, **cluster_tag_on_request}},
+            {"Sid": "RetagOwnSecurityGroups", "Effect": "Allow", "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
+             "Resource": "arn:aws:ec2:*:*:security-group/*", "Condition": tagging_own_resources},
+            {"Sid": "ManageOwnSecurityGroups", "Effect": "Allow", "Resource": "*",
+             "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+                        "ec2:DeleteSecurityGroup"],
+             "Condition": cluster_tag_on_resource},
+            {"Sid": "CreateLoadBalancers", "Effect": "Allow", "Resource": "*",
+             "Action": ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+             "Condition": cluster_tag_on_request},
+            {"Sid": "Listeners", "Effect": "Allow", "Resource": "*", "Action": [
+                "elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule"]},
+            {"Sid": "RetagOwnLoadBalancers", "Effect": "Allow",
+             "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+             "Resource": load_balancers_and_groups, "Condition": tagging_own_resources},
+            {"Sid": "TagListeners", "Effect": "Allow",
+             "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+             "Resource": [f"{elb}:listener/net/*/*/*", f"{elb}:listener/app/*/*/*",
+                          f"{elb}:listener-rule/net/*/*/*", f"{elb}:listener-rule/app/*/*/*"]},
+            {"Sid": "ManageOwnLoadBalancers", "Effect": "Allow", "Resource": "*",
+             "Condition": cluster_tag_on_resource, "Action": [
+                 "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType",
+                 "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+                 "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
+                 "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
+                 "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:ModifyCapacityReservation",
+                 "elasticloadbalancing:ModifyIpPools"]},
+            {"Sid": "TagOnCreate", "Effect": "Allow", "Action": "elasticloadbalancing:AddTags",
+             "Resource": load_balancers_and_groups,
+             "Condition": {"StringEquals": {"elasticloadbalancing:CreateAction": [
+                 "CreateTargetGroup", "CreateLoadBalancer"]}, **cluster_tag_on_request}},
+            {"Sid": "Targets", "Effect": "Allow",
+             "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+             "Resource": f"{elb}:targetgroup/*/*"},
+            {"Sid": "ListenerSettings", "Effect": "Allow", "Resource": "*", "Action": [
+                "elasticloadbalancing:ModifyListener", "elasticloadbalancing:AddListenerCertificates",
+                "elasticloadbalancing:RemoveListenerCertificates", "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:SetRulePriorities"]},
+        ],
+    }

@@ -57,8 +57,9 @@ class ServiceAccountRole(pulumi.ComponentResource):
             attachments.append(aws.iam.RolePolicy(
                 f"{name}-policy", role=role.id, policy=iam.to_json(args.policy), opts=child))
 
+        self.association = None
         if not args.association_by_addon:
-            aws.eks.PodIdentityAssociation(
+            self.association = aws.eks.PodIdentityAssociation(
                 f"{name}-association",
                 cluster_name=args.cluster_name,
                 namespace=args.namespace,
@@ -83,5 +84,6 @@ class ServiceAccountRole(pulumi.ComponentResource):
 
     @property
     def ready(self) -> list[pulumi.Resource]:
-        """Resources to depend on so the role has its permissions before it is used."""
-        return list(self._attachments)
+        """Resources to depend on so the role, its permissions and its association exist before a pod
+        using the service account starts (credentials are injected only at pod start)."""
+        return [*self._attachments, *([self.association] if self.association else [])]

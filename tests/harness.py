@@ -33,6 +33,8 @@ DEFAULT_ADDON_VERSIONS = {
     "kube-proxy": "v1.35.0-eksbuild.2",
     "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
     "coredns": "v1.13.1-eksbuild.1",
+    "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
+    "aws-efs-csi-driver": "v2.2.0-eksbuild.1",
 }
 CLUSTER_ENDPOINT = "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"
 CLUSTER_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"

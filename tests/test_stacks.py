@@ -43,8 +43,12 @@ def test_components_follow_naming_and_parenting_conventions(each_stack):
         assert re.fullmatch(r"mlplatform:[a-z_]+:[A-Z][A-Za-z]+", component.type), component.type
     top_level = {r.type for r in each_stack.resources if r.parent.split("::")[-2] == "pulumi:pulumi:Stack"}
     # everything hangs under a component except the providers __main__ creates
-    assert top_level == {"pulumi:providers:aws", "mlplatform:network:Network",
-                         "mlplatform:cluster:Cluster"}
+    assert top_level == {
+        "pulumi:providers:aws", "mlplatform:network:Network", "mlplatform:cluster:Cluster",
+        "mlplatform:storage:Storage", "mlplatform:load_balancer_controller:LoadBalancerController",
+        "mlplatform:cluster_autoscaler:ClusterAutoscaler", "mlplatform:nvidia_device_plugin:NvidiaDevicePlugin",
+        "mlplatform:external_dns:ExternalDns", "mlplatform:cert_manager:CertManager",
+        "mlplatform:external_secrets:ExternalSecrets"}
 
 
 def test_exports_point_at_what_the_stack_created(each_stack):

@@ -1,0 +1,34 @@
+"""One EKS managed add-on, with its version resolved once and then kept."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+
+def eks_addon(resource_name: str, *, parent: pulumi.Resource, cluster_name: pulumi.Input[str], addon: str,
+              kubernetes_version: str, pinned_version: str | None = None,
+              pod_identity_associations: Sequence[aws.eks.AddonPodIdentityAssociationArgs] | None = None,
+              configuration_values: pulumi.Input[str] | None = None,
+              depends_on: Sequence[pulumi.Resource] = ()) -> aws.eks.Addon:
+    """Without a pin, the add-on takes AWS's default version for the Kubernetes minor when it is
+    created, and later runs leave it there (no silent upgrades when AWS moves its default). With a pin
+    (config cluster.addonVersions), the pin is applied, which is how an add-on is upgraded."""
+    version = pinned_version or aws.eks.get_addon_version_output(
+        addon_name=addon, kubernetes_version=kubernetes_version, most_recent=False,
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    ).version
+    return aws.eks.Addon(
+        resource_name,
+        cluster_name=cluster_name,
+        addon_name=addon,
+        addon_version=version,
+        resolve_conflicts_on_create="OVERWRITE",
+        resolve_conflicts_on_update="OVERWRITE",
+        pod_identity_associations=pod_identity_associations,
+        configuration_values=configuration_values,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
+                                    ignore_changes=[] if pinned_version else ["addonVersion"]),
+    )

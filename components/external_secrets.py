@@ -1,0 +1,66 @@
+"""ExternalSecrets: syncs this cluster's secrets from AWS Secrets Manager into Kubernetes Secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import iam
+from components.cluster import Cluster
+from components.helm import helm_release
+from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+from components.versions import EXTERNAL_SECRETS
+
+NAMESPACE = "external-secrets"
+SERVICE_ACCOUNT = "external-secrets"
+CLUSTER_SECRET_STORE = "aws-secrets-manager"
+WEBHOOK_PORT = 10250
+
+
+def secret_name_prefix(cluster_name: str) -> str:
+    """Secrets this cluster may read are named <cluster>/...; the role allows nothing else."""
+    return f"{cluster_name}/"
+
+
+def cluster_secret_arns(cluster_arn: str, cluster_name: str) -> str:
+    partition, _, region, account = cluster_arn.split(":")[1:5]
+    return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{secret_name_prefix(cluster_name)}*"
+
+
+@dataclass
+class ExternalSecretsArgs:
+    cluster: Cluster
+    region: str
+
+
+class ExternalSecrets(pulumi.ComponentResource):
+    cluster_secret_store: str
+
+    def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:external_secrets:ExternalSecrets", name, None, opts)
+        cluster = args.cluster
+        policy = pulumi.Output.all(cluster.arn, cluster.name).apply(
+            lambda a: iam.external_secrets_reader(cluster_secret_arns(a[0], a[1])))
+        role = ServiceAccountRole(
+            f"{name}-role",
+            ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
+                                   policy=policy),
+            opts=pulumi.ResourceOptions(parent=self))
+        release = helm_release(
+            f"{name}-chart", parent=self, chart=EXTERNAL_SECRETS, namespace=NAMESPACE,
+            values={"installCRDs": True, "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
+            depends_on=[*cluster.ready, *role.ready])
+        k8s.apiextensions.CustomResource(
+            f"{name}-store",
+            api_version="external-secrets.io/v1",
+            kind="ClusterSecretStore",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=CLUSTER_SECRET_STORE),
+            # No `auth`: the controller's own Pod Identity credentials are used. A jwt auth block would
+            # ask for IRSA tokens, which Pod Identity does not issue (external-secrets#2951).
+            spec={"provider": {"aws": {"service": "SecretsManager", "region": args.region}}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
+        )
+        self.cluster_secret_store = CLUSTER_SECRET_STORE
+        self.register_outputs({})

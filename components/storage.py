@@ -1,0 +1,142 @@
+"""Storage: encrypted EBS volumes (default gp3 class) and EFS for ReadWriteMany notebook volumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import iam
+from components.cluster import Cluster
+from components.eks_addon import eks_addon
+from components.network import Network
+from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+
+CSI_NAMESPACE = "kube-system"
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+EFS_CSI_SERVICE_ACCOUNT = "efs-csi-controller-sa"
+GP3_CLASS = "gp3"
+EFS_CLASS = "efs"
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+NFS_PORT = 2049
+
+
+@dataclass
+class StorageArgs:
+    cluster: Cluster
+    network: Network
+    efs: bool
+    protect_data: bool
+
+
+class Storage(pulumi.ComponentResource):
+    volume_key_arn: pulumi.Output[str]
+    efs_file_system_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:storage:Storage", name, None, opts)
+        cluster = args.cluster
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
+        # Prod keeps a volume when its claim is deleted: a mistaken `kubectl delete pvc` loses no data.
+        reclaim_policy = "Retain" if args.protect_data else "Delete"
+
+        key = aws.kms.Key(f"{name}-volumes", description="EBS and EFS volumes of the ML platform",
+                          enable_key_rotation=True, deletion_window_in_days=30, opts=stateful)
+        aws.kms.Alias(f"{name}-volumes", name=cluster.name.apply(lambda n: f"alias/{n}-volumes"),
+                      target_key_id=key.key_id, opts=child)
+
+        ebs_role = ServiceAccountRole(
+            f"{name}-ebs-csi",
+            ServiceAccountRoleArgs(
+                cluster_name=cluster.name, namespace=CSI_NAMESPACE, service_account=EBS_CSI_SERVICE_ACCOUNT,
+                managed_policy_arns=[iam.EBS_CSI_POLICY], policy=key.arn.apply(iam.ebs_csi_kms),
+                association_by_addon=True),
+            opts=child)
+        ebs_driver = eks_addon(
+            f"{name}-aws-ebs-csi-driver", parent=self, cluster_name=cluster.name, addon="aws-ebs-csi-driver",
+            kubernetes_version=cluster.kubernetes_version,
+            pinned_version=cluster.addon_versions.get("aws-ebs-csi-driver"),
+            pod_identity_associations=[ebs_role.addon_association()],
+            depends_on=[*cluster.ready, *ebs_role.ready])
+
+        # New clusters (1.30+) get a gp2 class without the default annotation (EKS 1.30 release notes),
+        # so this is the cluster's only default class.
+        k8s.storage.v1.StorageClass(
+            f"{name}-gp3",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GP3_CLASS, annotations={DEFAULT_CLASS_ANNOTATION: "true"}),
+            provisioner="ebs.csi.aws.com",
+            # Bind where the pod lands, so the volume is created in the pod's AZ.
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy=reclaim_policy,
+            parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": key.arn},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ebs_driver]),
+        )
+
+        self.efs_file_system_id = None
+        if args.efs:
+            self.efs_file_system_id = self._efs(name, args, key, reclaim_policy)
+
+        self.volume_key_arn = key.arn
+        self.register_outputs({"volume_key_arn": self.volume_key_arn,
+                               "efs_file_system_id": self.efs_file_system_id})
+
+    def _efs(self, name: str, args: StorageArgs, key: aws.kms.Key, reclaim_policy: str) -> pulumi.Output[str]:
+        cluster, net = args.cluster, args.network
+        child = pulumi.ResourceOptions(parent=self)
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-efs", vpc_id=net.vpc_id, description="EFS mount targets: NFS from the nodes only",
+            revoke_rules_on_delete=True, tags={"Name": f"{name}-efs"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-efs-from-nodes", security_group_id=security_group.id,
+            referenced_security_group_id=cluster.node_security_group_id, ip_protocol="tcp",
+            from_port=NFS_PORT, to_port=NFS_PORT, description="NFS from EKS nodes", opts=child)
+
+        file_system = aws.efs.FileSystem(
+            f"{name}-efs",
+            encrypted=True,
+            kms_key_id=key.arn,
+            performance_mode="generalPurpose",
+            throughput_mode="elastic",
+            lifecycle_policies=[aws.efs.FileSystemLifecyclePolicyArgs(transition_to_ia="AFTER_30_DAYS")],
+            tags={"Name": f"{name}-efs"},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
+        )
+        aws.efs.BackupPolicy(
+            f"{name}-efs", file_system_id=file_system.id,
+            backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(
+                status="ENABLED" if args.protect_data else "DISABLED"),
+            opts=child)
+        mount_targets = [
+            aws.efs.MountTarget(f"{name}-efs-{index}", file_system_id=file_system.id, subnet_id=subnet_id,
+                                security_groups=[security_group.id], opts=child)
+            for index, subnet_id in enumerate(net.private_subnet_ids)
+        ]
+
+        efs_role = ServiceAccountRole(
+            f"{name}-efs-csi",
+            ServiceAccountRoleArgs(
+                cluster_name=cluster.name, namespace=CSI_NAMESPACE, service_account=EFS_CSI_SERVICE_ACCOUNT,
+                managed_policy_arns=[iam.EFS_CSI_POLICY], association_by_addon=True),
+            opts=child)
+        efs_driver = eks_addon(
+            f"{name}-aws-efs-csi-driver", parent=self, cluster_name=cluster.name, addon="aws-efs-csi-driver",
+            kubernetes_version=cluster.kubernetes_version,
+            pinned_version=cluster.addon_versions.get("aws-efs-csi-driver"),
+            pod_identity_associations=[efs_role.addon_association()],
+            depends_on=[*cluster.ready, *efs_role.ready])
+
+        k8s.storage.v1.StorageClass(
+            f"{name}-efs",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=EFS_CLASS),
+            provisioner="efs.csi.aws.com",
+            reclaim_policy=reclaim_policy,
+            # One access point per volume, each in its own directory owned by the pod's user.
+            parameters={"provisioningMode": "efs-ap", "fileSystemId": file_system.id, "directoryPerms": "700",
+                        "basePath": "/dynamic"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[efs_driver, *mount_targets]),
+        )
+        return file_system.id
