@@ -39,7 +39,7 @@ class CertManager(pulumi.ComponentResource):
         super().__init__("mlplatform:cert_manager:CertManager", name, None, opts)
         cluster, dns = args.cluster, args.dns
         role = ServiceAccountRole(
-            f"{name}-role",
+            name,
             ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
                                    policy=iam.cert_manager_dns01(dns.hosted_zone_id)),
             opts=pulumi.ResourceOptions(parent=self))

@@ -51,7 +51,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         policy = pulumi.Output.all(cluster.name, cluster.arn).apply(
             lambda a: iam.cluster_autoscaler(a[0], nodegroup_arns(a[1])))
         role = ServiceAccountRole(
-            f"{name}-role",
+            name,
             ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
                                    policy=policy),
             opts=pulumi.ResourceOptions(parent=self))

@@ -32,7 +32,7 @@ class ExternalDns(pulumi.ComponentResource):
         super().__init__("mlplatform:external_dns:ExternalDns", name, None, opts)
         cluster, dns = args.cluster, args.dns
         role = ServiceAccountRole(
-            f"{name}-role",
+            name,
             ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
                                    policy=iam.external_dns(dns.hosted_zone_id)),
             opts=pulumi.ResourceOptions(parent=self))

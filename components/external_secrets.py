@@ -44,7 +44,7 @@ class ExternalSecrets(pulumi.ComponentResource):
         policy = pulumi.Output.all(cluster.arn, cluster.name).apply(
             lambda a: iam.external_secrets_reader(cluster_secret_arns(a[0], a[1])))
         role = ServiceAccountRole(
-            f"{name}-role",
+            name,
             ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
                                    policy=policy),
             opts=pulumi.ResourceOptions(parent=self))

@@ -32,7 +32,7 @@ class LoadBalancerController(pulumi.ComponentResource):
         super().__init__("mlplatform:load_balancer_controller:LoadBalancerController", name, None, opts)
         cluster = args.cluster
         role = ServiceAccountRole(
-            f"{name}-role",
+            name,
             ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
                                    policy=iam.load_balancer_controller()),
             opts=pulumi.ResourceOptions(parent=self))

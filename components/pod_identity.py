@@ -43,7 +43,7 @@ class ServiceAccountRole(pulumi.ComponentResource):
             raise ValueError(f"{name}: a service account role needs a managed policy or a document")
 
         role = aws.iam.Role(
-            f"{name}-role",
+            name,
             assume_role_policy=iam.to_json(iam.pod_identity_trust()),
             description=f"EKS Pod Identity role for {args.namespace}/{args.service_account}",
             tags=args.tags,

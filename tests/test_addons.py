@@ -1,0 +1,291 @@
+"""Cluster add-ons: Pod Identity wiring, Helm releases, storage, and their ordering."""
+
+import json
+
+import pytest
+
+from components import versions
+from components.cluster import CONTROL_PLANE_TO_NODE_PORTS
+from components.config import PROJECT, ConfigError
+from tests.harness import evaluate, stack_config
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+ADDON = "aws:eks/addon:Addon"
+ROLE = "aws:iam/role:Role"
+
+# Where each chart takes the name of the service account it runs as.
+SERVICE_ACCOUNT_VALUE = {
+    "aws-load-balancer-controller": ("serviceAccount", "name"),
+    "external-dns": ("serviceAccount", "name"),
+    "cert-manager": ("serviceAccount", "name"),
+    "external-secrets": ("serviceAccount", "name"),
+    "cluster-autoscaler": ("rbac", "serviceAccount", "name"),
+}
+# Service accounts the EKS add-ons run as (EKS user guide, each add-on's IAM section).
+ADDON_SERVICE_ACCOUNTS = {"vpc-cni": "aws-node", "aws-ebs-csi-driver": "ebs-csi-controller-sa",
+                          "aws-efs-csi-driver": "efs-csi-controller-sa"}
+
+
+def _releases(result):
+    return {r.inputs["chart"]: r for r in result.of_type(RELEASE)}
+
+
+def _dig(values, path):
+    for key in path:
+        values = values[key]
+    return values
+
+
+def _component_of(result, resource):
+    """The top-level component a resource belongs to (walking up parents to the stack)."""
+    node = resource
+    while node.parent.split("::")[2] != "pulumi:pulumi:Stack":
+        node = result.by_urn(node.parent)
+    return node
+
+
+def test_every_controller_runs_as_the_service_account_its_association_names(each_stack):
+    releases = _releases(each_stack)
+    associations = each_stack.of_type(ASSOCIATION)
+    assert {a.inputs["serviceAccount"] for a in associations} == {
+        _dig(releases[chart].inputs["values"], path) for chart, path in SERVICE_ACCOUNT_VALUE.items()}
+    for association in associations:
+        component = _component_of(each_stack, association)
+        [release] = [r for r in each_stack.of_type(RELEASE) if _component_of(each_stack, r).urn == component.urn]
+        assert association.inputs["namespace"] == release.inputs["namespace"]
+        assert association.inputs["serviceAccount"] == _dig(
+            release.inputs["values"], SERVICE_ACCOUNT_VALUE[release.inputs["chart"]])
+        assert association.inputs["clusterName"] == f"mlplatform-{each_stack.stack}"
+        # the chart starts only once its pods will get credentials
+        assert association.urn in release.dependencies
+
+
+def test_eks_addons_carry_their_own_pod_identity_for_the_right_service_account(each_stack):
+    addons = {a.inputs["addonName"]: a for a in each_stack.of_type(ADDON)}
+    for addon, service_account in ADDON_SERVICE_ACCOUNTS.items():
+        [association] = addons[addon].inputs["podIdentityAssociations"]
+        assert association["serviceAccount"] == service_account
+    standalone = {a.inputs["serviceAccount"] for a in each_stack.of_type(ASSOCIATION)}
+    assert not standalone & set(ADDON_SERVICE_ACCOUNTS.values()), "one association per service account"
+
+
+def test_every_pod_identity_role_trusts_only_eks_pods(each_stack):
+    role_names = {a.inputs["roleArn"].rsplit("/", 1)[1] for a in each_stack.of_type(ASSOCIATION)}
+    for addon in each_stack.of_type(ADDON):
+        role_names |= {p["roleArn"].rsplit("/", 1)[1] for p in addon.inputs.get("podIdentityAssociations", [])}
+    assert len(role_names) == 8
+    for name in role_names:
+        trust = json.loads(each_stack.one(ROLE, name).inputs["assumeRolePolicy"])
+        assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                                       "Action": ["sts:AssumeRole", "sts:TagSession"]}]
+
+
+def _role_policy(result, component_name):
+    return json.loads(result.one("aws:iam/rolePolicy:RolePolicy", f"{component_name}-policy").inputs["policy"])
+
+
+def test_route53_permissions_are_scoped_to_the_configured_zone(each_stack):
+    zone = stack_config(each_stack.stack)[f"{PROJECT}:addons"]["dns"]["hostedZoneId"]
+    for component in ("external-dns", "cert-manager"):
+        for statement in _role_policy(each_stack, component)["Statement"]:
+            if "route53:ChangeResourceRecordSets" in statement["Action"]:
+                assert statement["Resource"] == f"arn:aws:route53:::hostedzone/{zone}"
+    challenge = _role_policy(each_stack, "cert-manager")["Statement"][1]
+    assert challenge["Condition"]["ForAllValues:StringEquals"] == {
+        "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}
+
+
+def test_autoscaler_may_scale_only_this_clusters_groups(each_stack):
+    cluster = f"mlplatform-{each_stack.stack}"
+    statements = {s["Sid"]: s for s in _role_policy(each_stack, "cluster-autoscaler")["Statement"]}
+    assert statements["ScaleOwnGroups"]["Condition"] == {
+        "StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}}
+    assert statements["ReadNodeGroups"]["Resource"] == \
+        f"arn:aws:eks:us-east-1:123456789012:nodegroup/{cluster}/*/*"
+
+
+def test_external_secrets_reads_only_this_clusters_secrets(each_stack):
+    [statement] = _role_policy(each_stack, "external-secrets")["Statement"]
+    assert statement["Resource"] == \
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:mlplatform-{each_stack.stack}/*"
+    assert not any(a.startswith("secretsmanager:Put") or a.startswith("secretsmanager:Delete")
+                   for a in statement["Action"])
+
+
+def test_ebs_driver_may_use_only_the_volume_key(each_stack):
+    key = each_stack.one("aws:kms/key:Key", "storage-volumes")
+    policy = _role_policy(each_stack, "storage-ebs-csi")
+    assert {s["Resource"] for s in policy["Statement"]} == {f"arn:aws:kms:us-east-1:123456789012:key/{key.name}-key"}
+    assert key.inputs["enableKeyRotation"] is True
+
+
+CHARTS = {c.name: c for c in (versions.AWS_LOAD_BALANCER_CONTROLLER, versions.EXTERNAL_DNS, versions.CERT_MANAGER,
+                              versions.CLUSTER_AUTOSCALER, versions.EXTERNAL_SECRETS, versions.NVIDIA_DEVICE_PLUGIN)}
+
+
+def test_releases_use_pinned_charts_and_the_clusters_provider(each_stack):
+    releases = _releases(each_stack)
+    assert set(releases) == set(CHARTS)
+    k8s_provider = each_stack.one("pulumi:providers:kubernetes")
+    for name, release in releases.items():
+        assert release.inputs["version"] == CHARTS[name].version
+        assert release.inputs["repositoryOpts"] == {"repo": CHARTS[name].repo}
+        assert release.inputs["atomic"] is True
+        assert release.provider == f"{k8s_provider.urn}::{k8s_provider.name}-id"
+    for r in each_stack.resources:
+        if r.type.startswith("kubernetes:") and r.custom:
+            assert r.provider.startswith(k8s_provider.urn), r.name
+
+
+def test_releases_wait_for_nodes_and_dns(each_stack):
+    node_groups = {g.urn for g in each_stack.of_type("aws:eks/nodeGroup:NodeGroup")}
+    coredns = next(a.urn for a in each_stack.of_type(ADDON) if a.inputs["addonName"] == "coredns")
+    for release in each_stack.of_type(RELEASE):
+        assert node_groups | {coredns} <= set(release.dependencies), release.name
+
+
+def test_load_balancer_controller_values(each_stack):
+    values = _releases(each_stack)["aws-load-balancer-controller"].inputs["values"]
+    assert values["clusterName"] == f"mlplatform-{each_stack.stack}"
+    assert values["region"] == "us-east-1"
+    assert values["vpcId"] == each_stack.ids_of(each_stack.one("aws:ec2/vpc:Vpc"))
+    assert values["enableWaf"] is False and values["enableWafv2"] is False and values["enableShield"] is False
+
+
+def test_external_dns_values(each_stack):
+    dns = stack_config(each_stack.stack)[f"{PROJECT}:addons"]["dns"]
+    values = _releases(each_stack)["external-dns"].inputs["values"]
+    assert values["provider"] == {"name": "aws"}
+    assert values["domainFilters"] == [dns["domain"]]
+    assert values["extraArgs"] == [f"--zone-id-filter={dns['hostedZoneId']}"]
+    assert values["txtOwnerId"] == f"mlplatform-{each_stack.stack}"
+    assert values["policy"] == {"dev": "sync", "prod": "upsert-only"}[each_stack.stack]
+    assert {"istio-gateway", "istio-virtualservice"} <= set(values["sources"])
+
+
+def test_cert_manager_installs_crds_and_an_ambient_route53_issuer(each_stack):
+    release = _releases(each_stack)["cert-manager"]
+    assert release.inputs["values"]["crds"] == {"enabled": True, "keep": True}
+    issuer = each_stack.one("kubernetes:cert-manager.io/v1:ClusterIssuer")
+    acme = issuer.inputs["spec"]["acme"]
+    assert acme["server"] == {"dev": "https://acme-staging-v02.api.letsencrypt.org/directory",
+                              "prod": "https://acme-v02.api.letsencrypt.org/directory"}[each_stack.stack]
+    [solver] = acme["solvers"]
+    dns = stack_config(each_stack.stack)[f"{PROJECT}:addons"]["dns"]
+    assert solver["dns01"] == {"route53": {"region": "us-east-1", "hostedZoneID": dns["hostedZoneId"]}}
+    assert release.urn in issuer.dependencies
+
+
+def test_cluster_secret_store_uses_ambient_credentials(each_stack):
+    store = each_stack.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    assert store.inputs["spec"] == {"provider": {"aws": {"service": "SecretsManager", "region": "us-east-1"}}}
+    assert _releases(each_stack)["external-secrets"].urn in store.dependencies
+
+
+def test_cluster_autoscaler_values(each_stack):
+    values = _releases(each_stack)["cluster-autoscaler"].inputs["values"]
+    assert values["autoDiscovery"] == {"clusterName": f"mlplatform-{each_stack.stack}"}
+    assert values["awsRegion"] == "us-east-1"
+    assert values["image"]["tag"].startswith("v1.35.")  # the autoscaler's minor matches Kubernetes'
+    assert values["extraArgs"]["expander"] == "least-waste"
+    assert values["extraArgs"]["skip-nodes-with-local-storage"] is False
+
+
+def test_device_plugin_runs_only_on_gpu_nodes(each_stack):
+    values = _releases(each_stack)["nvidia-device-plugin"].inputs["values"]
+    assert values["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in values["tolerations"]
+
+
+def test_webhook_ports_are_open_from_the_control_plane():
+    from components import cert_manager, external_secrets, load_balancer_controller
+
+    for module in (cert_manager, external_secrets, load_balancer_controller):
+        assert module.WEBHOOK_PORT in CONTROL_PLANE_TO_NODE_PORTS
+
+
+def test_gp3_is_the_only_default_class_encrypted_with_the_volume_key(each_stack):
+    classes = {c.inputs["metadata"]["name"]: c.inputs for c in each_stack.of_type(
+        "kubernetes:storage.k8s.io/v1:StorageClass")}
+    defaults = [n for n, c in classes.items()
+                if c["metadata"].get("annotations", {}).get("storageclass.kubernetes.io/is-default-class") == "true"]
+    assert defaults == ["gp3"]
+    gp3 = classes["gp3"]
+    assert gp3["provisioner"] == "ebs.csi.aws.com"
+    assert gp3["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert gp3["parameters"] == {"type": "gp3", "encrypted": "true",
+                                 "kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/storage-volumes-key"}
+    assert gp3["reclaimPolicy"] == {"dev": "Delete", "prod": "Retain"}[each_stack.stack]
+
+
+def test_efs_is_encrypted_mounted_in_every_private_subnet_and_open_only_to_nodes(each_stack):
+    efs = each_stack.one("aws:efs/fileSystem:FileSystem")
+    assert efs.inputs["encrypted"] is True and efs.inputs["kmsKeyId"].endswith("key/storage-volumes-key")
+    private = sorted(each_stack.ids_of(s) for s in each_stack.of_type("aws:ec2/subnet:Subnet")
+                     if s.name.startswith("network-private-"))
+    targets = each_stack.of_type("aws:efs/mountTarget:MountTarget")
+    assert sorted(t.inputs["subnetId"] for t in targets) == private
+    efs_sg = each_stack.one("aws:ec2/securityGroup:SecurityGroup", "storage-efs")
+    assert all(t.inputs["securityGroups"] == [each_stack.ids_of(efs_sg)] for t in targets)
+    rules = [r.inputs for r in each_stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.inputs["securityGroupId"] == each_stack.ids_of(efs_sg)]
+    assert [(r["referencedSecurityGroupId"], r["fromPort"], r["toPort"]) for r in rules] == [
+        ("cluster-node-id", 2049, 2049)]
+    efs_class = next(c.inputs for c in each_stack.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+                     if c.inputs["metadata"]["name"] == "efs")
+    assert efs_class["provisioner"] == "efs.csi.aws.com"
+    assert efs_class["parameters"]["fileSystemId"] == each_stack.ids_of(efs)
+
+
+@pytest.mark.parametrize("stack,protected,backups", [("dev", False, "DISABLED"), ("prod", True, "ENABLED")])
+def test_prod_protects_and_backs_up_volumes(stack, protected, backups, dev, prod):
+    result = {"dev": dev, "prod": prod}[stack]
+    assert result.one("aws:efs/fileSystem:FileSystem").protect is protected
+    assert result.one("aws:kms/key:Key", "storage-volumes").protect is protected
+    assert result.one("aws:efs/backupPolicy:BackupPolicy").inputs["backupPolicy"] == {"status": backups}
+
+
+def test_addon_versions_are_kept_unless_pinned():
+    result = evaluate("dev", lambda c: c[f"{PROJECT}:cluster"].__setitem__(
+        "addonVersions", {"aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}))
+    addons = {a.inputs["addonName"]: a for a in result.of_type(ADDON)}
+    assert addons["aws-ebs-csi-driver"].inputs["addonVersion"] == "v1.50.1-eksbuild.1"
+    assert addons["aws-ebs-csi-driver"].ignore_changes == []
+    # unpinned: AWS's default when created, then left alone
+    assert addons["coredns"].ignore_changes == ["addonVersion"]
+
+
+def test_optional_controllers_can_be_switched_off():
+    def off(c):
+        c[f"{PROJECT}:addons"] = {"externalDns": False, "certManager": False, "externalSecrets": False,
+                                  "efs": False}
+
+    result = evaluate("dev", off)
+    assert result.error is None
+    assert set(_releases(result)) == {"aws-load-balancer-controller", "cluster-autoscaler", "nvidia-device-plugin"}
+    assert result.of_type("aws:efs/fileSystem:FileSystem") == []
+    assert not [a for a in result.of_type(ADDON) if a.inputs["addonName"] == "aws-efs-csi-driver"]
+
+
+def test_no_gpu_groups_means_no_device_plugin():
+    result = evaluate("dev", lambda c: c.__setitem__(f"{PROJECT}:nodeGroups", c[f"{PROJECT}:nodeGroups"][:1]))
+    assert "nvidia-device-plugin" not in _releases(result)
+
+
+@pytest.mark.parametrize("addons,key,words", [
+    ({"certManager": False}, "addons.dns", "while addons.externalDns is on"),
+    ({"externalDns": False, "dns": {"domain": "ml.example.com", "hostedZoneId": "Z123ABC"}},
+     "addons.acmeEmail", "is required while addons.certManager is on"),
+    ({"externalDns": False, "certManager": False, "acmeEmail": "me"}, "addons.acmeEmail", "not an email"),
+    ({"dns": {"domain": "ml.example.com", "hostedZoneId": "example"}, "acmeEmail": "a@b.co"},
+     "addons.dns.hostedZoneId", "not a Route 53 hosted zone ID"),
+    ({"dns": {"domain": "not a domain", "hostedZoneId": "Z123ABC"}, "acmeEmail": "a@b.co"},
+     "addons.dns.domain", "not a DNS domain"),
+    ({"externalDNS": True}, "addons.externalDNS", "did you mean 'externalDns'"),
+])
+def test_addon_config_is_validated(addons, key, words):
+    result = evaluate("dev", lambda c: c.__setitem__(f"{PROJECT}:addons", addons))
+    assert isinstance(result.error, ConfigError) and result.resources == []
+    line = next(ln for ln in str(result.error).splitlines() if f"mlplatform:{key}:" in ln)
+    assert words in line
