@@ -49,6 +49,7 @@ load_balancers = LoadBalancerController(
     "aws-load-balancer-controller",
     LoadBalancerControllerArgs(cluster=cluster, vpc_id=network.vpc_id, region=cfg.region), opts=on_cluster)
 ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(cluster=cluster, region=cfg.region), opts=on_cluster)
+secrets = ExternalSecrets("external-secrets", ExternalSecretsArgs(cluster=cluster, region=cfg.region), opts=on_cluster)
 if any(group.gpu for group in cfg.cluster.node_groups):
     NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(cluster=cluster), opts=on_cluster)
 if addons.external_dns:
@@ -58,8 +59,6 @@ if addons.cert_manager:
     CertManager("cert-manager", CertManagerArgs(cluster=cluster, dns=addons.dns, acme_email=addons.acme_email,
                                                 region=cfg.region, production_issuer=cfg.is_prod),
                 opts=on_cluster)
-if addons.external_secrets:
-    ExternalSecrets("external-secrets", ExternalSecretsArgs(cluster=cluster, region=cfg.region), opts=on_cluster)
 
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)

@@ -122,13 +122,36 @@ class DnsConfig:
 @dataclass(frozen=True)
 class AddonsConfig:
     """Which optional controllers run, and what they need. The load balancer controller, EBS storage,
-    cluster-autoscaler and the NVIDIA device plugin always run."""
+    cluster-autoscaler, external-secrets (the data tier's credentials go through it) and the NVIDIA
+    device plugin (when there is a GPU group) always run."""
     dns: DnsConfig | None
     acme_email: str | None
     external_dns: bool
     cert_manager: bool
-    external_secrets: bool
     efs: bool
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    instance_class: str
+    allocated_storage_gib: int
+    max_allocated_storage_gib: int
+    backup_retention_days: int
+    multi_az: bool
+    require_tls: bool
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    node_type: str
+    nodes: int
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    database: DatabaseConfig
+    cache: CacheConfig
+    noncurrent_version_days: int
 
 
 @dataclass(frozen=True)
@@ -140,6 +163,7 @@ class StackConfig:
     network: NetworkConfig
     cluster: ClusterConfig
     addons: AddonsConfig
+    data: DataConfig
 
     @property
     def is_prod(self) -> bool:
@@ -161,9 +185,14 @@ def gpu_count(instance_type: str) -> int:
 # ---- reading ------------------------------------------------------------------------------------
 
 # Top-level keys under the project namespace, and the keys each structured value may hold.
-TOP_LEVEL_KEYS = ("environment", "tags", "network", "cluster", "nodeGroups", "addons")
+TOP_LEVEL_KEYS = ("environment", "tags", "network", "cluster", "nodeGroups", "addons", "data")
 NETWORK_KEYS = ("vpcCidr", "availabilityZones", "natGateways", "flowLogs", "flowLogRetentionDays")
-ADDON_KEYS = ("dns", "acmeEmail", "externalDns", "certManager", "externalSecrets", "efs")
+DATA_KEYS = ("database", "cache", "artifacts")
+DATABASE_KEYS = ("instanceClass", "allocatedStorageGiB", "maxAllocatedStorageGiB", "backupRetentionDays",
+                 "multiAz", "requireTls")
+CACHE_KEYS = ("nodeType", "nodes")
+ARTIFACT_KEYS = ("noncurrentVersionDays",)
+ADDON_KEYS = ("dns", "acmeEmail", "externalDns", "certManager", "efs")
 DNS_KEYS = ("domain", "hostedZoneId")
 CLUSTER_KEYS = ("name", "kubernetesVersion", "publicAccessCidrs", "adminRoleArns",
                 "logRetentionDays", "addonVersions")
@@ -286,13 +315,14 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
     cluster = _parse_cluster(p, _section(p, "cluster", raw), stack, is_prod)
     node_groups = _parse_node_groups(p, raw.get("nodeGroups"), is_prod)
     addons = _parse_addons(p, raw.get("addons") or {})
+    data = _parse_data(p, raw.get("data") or {}, is_prod)
 
     if p.lines:
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(p.lines))
 
     return StackConfig(
         stack=stack, environment=environment, region=region, tags=tags, network=network,
-        cluster=ClusterConfig(**cluster, node_groups=node_groups), addons=addons,
+        cluster=ClusterConfig(**cluster, node_groups=node_groups), addons=addons, data=data,
     )
 
 
@@ -530,7 +560,7 @@ def _parse_addons(p: _Problems, raw: Any) -> AddonsConfig:
         raw = {}
     _unknown_keys(p, "addons", raw, ADDON_KEYS)
     switches = {}
-    for key in ("externalDns", "certManager", "externalSecrets", "efs"):
+    for key in ("externalDns", "certManager", "efs"):
         value = _typed(p, f"addons.{key}", raw.get(key), bool, "true or false")
         switches[key] = True if value is None else value
 
@@ -561,5 +591,73 @@ def _parse_addons(p: _Problems, raw: Any) -> AddonsConfig:
         p.add("addons.acmeEmail", f"{email!r} is not an email address")
 
     return AddonsConfig(dns=dns, acme_email=email, external_dns=switches["externalDns"],
-                        cert_manager=switches["certManager"],
-                        external_secrets=switches["externalSecrets"], efs=switches["efs"])
+                        cert_manager=switches["certManager"], efs=switches["efs"])
+
+
+def _subsection(p: _Problems, key: str, raw: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    value = raw.get(key.rsplit(".", 1)[-1]) or {}
+    if not isinstance(value, dict):
+        p.add(key, f"must be a map of settings, got {value!r}")
+        return {}
+    _unknown_keys(p, key, value, known)
+    return value
+
+
+def _number(p: _Problems, key: str, value: Any, default: int, low: int, high: int) -> int:
+    number = _typed(p, key, value, int, "a whole number")
+    number = default if number is None else number
+    if not low <= number <= high:
+        p.add(key, f"must be between {low} and {high}, got {number}")
+    return number
+
+
+def _parse_data(p: _Problems, raw: Any, is_prod: bool) -> DataConfig:
+    if not isinstance(raw, dict):
+        p.add("data", f"must be a map of settings, got {raw!r}")
+        raw = {}
+    _unknown_keys(p, "data", raw, DATA_KEYS)
+
+    db = _subsection(p, "data.database", raw, DATABASE_KEYS)
+    instance_class = _typed(p, "data.database.instanceClass", db.get("instanceClass"), str, "a string") \
+        or ("db.m7g.large" if is_prod else "db.t4g.medium")
+    if not instance_class.startswith("db."):
+        p.add("data.database.instanceClass", f"{instance_class!r} is not an RDS instance class such as db.m7g.large")
+    storage = _number(p, "data.database.allocatedStorageGiB", db.get("allocatedStorageGiB"),
+                      100 if is_prod else 20, 20, 65536)
+    max_storage = _number(p, "data.database.maxAllocatedStorageGiB", db.get("maxAllocatedStorageGiB"),
+                          storage * 5, 20, 65536)
+    if max_storage < storage:
+        p.add("data.database.maxAllocatedStorageGiB",
+              f"must be at least allocatedStorageGiB ({storage}) so storage can grow, got {max_storage}")
+    minimum_backups = 14 if is_prod else 1
+    backups = _number(p, "data.database.backupRetentionDays", db.get("backupRetentionDays"),
+                      14 if is_prod else 7, 1, 35)
+    if backups < minimum_backups:
+        p.add("data.database.backupRetentionDays",
+              f"prod keeps at least {minimum_backups} days of backups for point-in-time restore, got {backups}")
+    multi_az = _typed(p, "data.database.multiAz", db.get("multiAz"), bool, "true or false")
+    multi_az = is_prod if multi_az is None else multi_az
+    if is_prod and not multi_az:
+        p.add("data.database.multiAz", "prod runs the database in two AZs; set true")
+    require_tls = _typed(p, "data.database.requireTls", db.get("requireTls"), bool, "true or false") or False
+
+    cache = _subsection(p, "data.cache", raw, CACHE_KEYS)
+    node_type = _typed(p, "data.cache.nodeType", cache.get("nodeType"), str, "a string") \
+        or ("cache.m7g.large" if is_prod else "cache.t4g.small")
+    if not node_type.startswith("cache."):
+        p.add("data.cache.nodeType", f"{node_type!r} is not an ElastiCache node type such as cache.t4g.small")
+    nodes = _number(p, "data.cache.nodes", cache.get("nodes"), 2 if is_prod else 1, 1, 6)
+    if is_prod and nodes < 2:
+        p.add("data.cache.nodes", "prod needs a replica in a second AZ for automatic failover; set 2 or more")
+
+    artifacts = _subsection(p, "data.artifacts", raw, ARTIFACT_KEYS)
+    noncurrent = _number(p, "data.artifacts.noncurrentVersionDays", artifacts.get("noncurrentVersionDays"),
+                         90 if is_prod else 30, 1, 3650)
+
+    return DataConfig(
+        database=DatabaseConfig(instance_class=instance_class, allocated_storage_gib=storage,
+                                max_allocated_storage_gib=max_storage, backup_retention_days=backups,
+                                multi_az=multi_az, require_tls=require_tls),
+        cache=CacheConfig(node_type=node_type, nodes=nodes),
+        noncurrent_version_days=noncurrent,
+    )

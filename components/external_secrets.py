@@ -37,6 +37,7 @@ class ExternalSecretsArgs:
 
 class ExternalSecrets(pulumi.ComponentResource):
     cluster_secret_store: str
+    store: pulumi.Resource  # what an ExternalSecret must depend on
 
     def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:external_secrets:ExternalSecrets", name, None, opts)
@@ -52,7 +53,7 @@ class ExternalSecrets(pulumi.ComponentResource):
             f"{name}-chart", parent=self, chart=EXTERNAL_SECRETS, namespace=NAMESPACE,
             values={"installCRDs": True, "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
             depends_on=[*cluster.ready, *role.ready])
-        k8s.apiextensions.CustomResource(
+        self.store = k8s.apiextensions.CustomResource(
             f"{name}-store",
             api_version="external-secrets.io/v1",
             kind="ClusterSecretStore",

@@ -40,3 +40,12 @@ CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.35": "v1.35.2"}
 EXTERNAL_SECRETS = Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0", "v2.9.0")
 NVIDIA_DEVICE_PLUGIN = Chart(
     "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0", "0.20.0")
+
+# Data services.
+MYSQL_ENGINE_VERSION = "8.4"          # RDS picks the newest 8.4 minor and keeps it patched
+MYSQL_PARAMETER_GROUP_FAMILY = "mysql8.4"
+# A mysql client for the one-off job that creates Kubeflow's databases and users (ECR Public mirror of
+# the Docker official image: no Docker Hub rate limits from the NAT gateways).
+MYSQL_CLIENT_IMAGE = "public.ecr.aws/docker/library/mysql:8.4"
+VALKEY_ENGINE_VERSION = "8.1"
+VALKEY_PARAMETER_GROUP_FAMILY = "valkey8"

@@ -258,12 +258,12 @@ def test_addon_versions_are_kept_unless_pinned():
 
 def test_optional_controllers_can_be_switched_off():
     def off(c):
-        c[f"{PROJECT}:addons"] = {"externalDns": False, "certManager": False, "externalSecrets": False,
-                                  "efs": False}
+        c[f"{PROJECT}:addons"] = {"externalDns": False, "certManager": False, "efs": False}
 
     result = evaluate("dev", off)
     assert result.error is None
-    assert set(_releases(result)) == {"aws-load-balancer-controller", "cluster-autoscaler", "nvidia-device-plugin"}
+    assert set(_releases(result)) == {"aws-load-balancer-controller", "cluster-autoscaler", "nvidia-device-plugin",
+                                      "external-secrets"}
     assert result.of_type("aws:efs/fileSystem:FileSystem") == []
     assert not [a for a in result.of_type(ADDON) if a.inputs["addonName"] == "aws-efs-csi-driver"]
 
