@@ -1,20 +1,23 @@
 """The ML platform on AWS, one stack per environment.
 
-config -> network -> cluster (node groups, core add-ons) -> cluster add-ons -> exports.
+config -> network -> cluster (node groups, core add-ons) -> cluster add-ons -> data services -> exports.
 """
 
 import pulumi
 import pulumi_aws as aws
 
+from components.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.cert_manager import CertManager, CertManagerArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.config import PROJECT, load
+from components.database import Database, DatabaseArgs
 from components.external_dns import ExternalDns, ExternalDnsArgs
 from components.external_secrets import ExternalSecrets, ExternalSecretsArgs
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.network import Network, NetworkArgs
 from components.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from components.session_cache import SessionCache, SessionCacheArgs
 from components.storage import Storage, StorageArgs
 
 cfg = load()  # validates everything before any resource exists
@@ -60,6 +63,15 @@ if addons.cert_manager:
                                                 region=cfg.region, production_issuer=cfg.is_prod),
                 opts=on_cluster)
 
+# Data services: state that must outlive any node, or the cluster itself.
+artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(
+    name_prefix=cluster.name, region=cfg.region, noncurrent_version_days=cfg.data.noncurrent_version_days,
+    protect_data=cfg.is_prod), opts=on_aws)
+database = Database("database", DatabaseArgs(cluster=cluster, network=network, config=cfg.data.database,
+                                             secrets=secrets, protect_data=cfg.is_prod), opts=on_cluster)
+sessions = SessionCache("session-cache", SessionCacheArgs(cluster=cluster, network=network, config=cfg.data.cache,
+                                                          protect_data=cfg.is_prod), opts=on_aws)
+
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("vpc_id", network.vpc_id)
@@ -69,3 +81,11 @@ pulumi.export("database_subnet_ids", network.database_subnet_ids)
 pulumi.export("cluster_security_group_id", cluster.cluster_security_group_id)
 pulumi.export("node_security_group_id", cluster.node_security_group_id)
 pulumi.export("efs_file_system_id", storage.efs_file_system_id)
+pulumi.export("artifact_bucket", artifacts.bucket_name)
+pulumi.export("database_endpoint", database.address)
+pulumi.export("database_port", database.port)
+pulumi.export("session_cache_endpoint", sessions.address)
+# Names of the Secrets Manager secrets holding credentials (never the values).
+pulumi.export("credential_secrets", {"kubeflow_mysql": database.kubeflow_secret_name,
+                                     "katib_mysql": database.katib_secret_name,
+                                     "session_cache": sessions.secret_name})

@@ -50,7 +50,8 @@ GPU_FAMILIES: dict[str, tuple[str, dict[str, int]]] = {
 _AZ_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+# Also the prefix of S3 bucket and Secrets Manager names, so lowercase and short.
+_CLUSTER_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 _ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{4,32}$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -409,7 +410,8 @@ def _parse_cluster(p: _Problems, raw: dict[str, Any], stack: str, is_prod: bool)
 
     name = _typed(p, "cluster.name", raw.get("name"), str, "a string") or f"{PROJECT}-{stack}"
     if not _CLUSTER_NAME_RE.match(name):
-        p.add("cluster.name", f"{name!r} is not a valid EKS cluster name (letters, digits, - and _)")
+        p.add("cluster.name", f"{name!r} must be lowercase letters, digits and '-', at most 30 characters "
+              "(it also names S3 buckets and secrets)")
 
     version = _typed(p, "cluster.kubernetesVersion", raw.get("kubernetesVersion"), str,
                      "a string such as \"1.35\"") or versions.DEFAULT_KUBERNETES_VERSION

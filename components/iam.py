@@ -285,3 +285,37 @@ def load_balancer_controller() -> Document:
                 "elasticloadbalancing:SetRulePriorities"]},
         ],
     }
+
+
+# ---- bucket policies --------------------------------------------------------------------------------
+
+def deny_insecure_transport(bucket_arn: str) -> Document:
+    """Refuse every request to the bucket that does not use TLS.
+
+    Source: Amazon S3 user guide, "Enforce encryption of data in transit" (aws:SecureTransport).
+    """
+    return {
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def access_log_delivery(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> Document:
+    """Let S3 server access logging write one source bucket's logs.
+
+    Source: Amazon S3 user guide, "Permissions for log delivery" (bucket policy form, which works with
+    ACLs disabled).
+    """
+    return {
+        "Sid": "S3ServerAccessLogs", "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{log_bucket_arn}/*",
+        "Condition": {"ArnLike": {"aws:SourceArn": source_bucket_arn},
+                      "StringEquals": {"aws:SourceAccount": account_id}},
+    }
+
+
+def bucket_policy(*statements: Document) -> Document:
+    return {"Version": "2012-10-17", "Statement": list(statements)}

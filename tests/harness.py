@@ -163,6 +163,19 @@ class PlatformMocks(Mocks):
         elif t == "aws:eks/nodeGroup:NodeGroup":
             state["nodeGroupName"] = name
             state["resources"] = [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]
+        elif t == "random:index/randomPassword:RandomPassword":
+            # The provider marks `result` secret (additionalSecretOutputs); the engine does that, so the
+            # mocks must too.
+            value = f"mock-{name}-{'x' * 8}"
+            state["result"] = {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
+        elif t == "aws:rds/instance:Instance":
+            state["address"] = f"{inputs.get('identifier', name)}.abcdefghijkl.{REGION}.rds.amazonaws.com"
+        elif t == "aws:elasticache/replicationGroup:ReplicationGroup":
+            state["primaryEndpointAddress"] = f"master.{inputs.get('replicationGroupId', name)}.abc123.use1.cache.amazonaws.com"
+        elif t == "aws:s3/bucket:Bucket":
+            state["arn"] = f"arn:aws:s3:::{inputs.get('bucket', name)}"
+        elif t == "aws:secretsmanager/secret:Secret":
+            state["arn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{inputs.get('name', name)}-AbCdEf"
         elif t == "eks:index:Cluster":
             state = self._eks_cluster(name, inputs)
         else:
@@ -196,6 +209,9 @@ class PlatformMocks(Mocks):
             addon = args.args["addonName"]
             return {"id": addon, "addonName": addon, "kubernetesVersion": args.args["kubernetesVersion"],
                     "version": DEFAULT_ADDON_VERSIONS[addon]}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
+                    "userId": "AROAEXAMPLE"}
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 

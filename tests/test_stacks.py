@@ -48,7 +48,8 @@ def test_components_follow_naming_and_parenting_conventions(each_stack):
         "mlplatform:storage:Storage", "mlplatform:load_balancer_controller:LoadBalancerController",
         "mlplatform:cluster_autoscaler:ClusterAutoscaler", "mlplatform:nvidia_device_plugin:NvidiaDevicePlugin",
         "mlplatform:external_dns:ExternalDns", "mlplatform:cert_manager:CertManager",
-        "mlplatform:external_secrets:ExternalSecrets"}
+        "mlplatform:external_secrets:ExternalSecrets", "mlplatform:artifact_store:ArtifactStore",
+        "mlplatform:database:Database", "mlplatform:session_cache:SessionCache"}
 
 
 def test_exports_point_at_what_the_stack_created(each_stack):

@@ -1,0 +1,222 @@
+"""Database: RDS for MySQL 8.4 holding Kubeflow's metadata, and the job that creates its databases.
+
+Kubeflow Pipelines (API server, cache), ML Metadata and Katib keep their state here instead of in
+in-cluster MySQL pods: backups, point-in-time restore and (in prod) Multi-AZ come with RDS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.cluster import Cluster
+from components.config import DatabaseConfig
+from components.external_secrets import ExternalSecrets
+from components.network import Network
+from components.secret_store import stored_secret
+from components.versions import MYSQL_CLIENT_IMAGE, MYSQL_ENGINE_VERSION, MYSQL_PARAMETER_GROUP_FAMILY
+
+PORT = 3306
+ADMIN_USER = "platform_admin"
+# Databases Kubeflow expects (kubeflow/manifests pipeline-install-config and katib-mysql), and the
+# users that own them.
+PIPELINE_DATABASE = "mlpipeline"
+METADATA_DATABASE = "metadb"
+CACHE_DATABASE = "cachedb"
+KATIB_DATABASE = "katib"
+KUBEFLOW_USER = "kfp"
+KATIB_USER = "katib"
+DATABASE_GRANTS = {KUBEFLOW_USER: (PIPELINE_DATABASE, METADATA_DATABASE, CACHE_DATABASE),
+                   KATIB_USER: (KATIB_DATABASE,)}
+BOOTSTRAP_NAMESPACE = "mlplatform-data"
+
+
+def parameters(require_tls: bool) -> dict[str, str]:
+    """The DB parameter group (family mysql8.4).
+
+    ML Metadata's MySQL client only speaks mysql_native_password (deployKF#219; upstream Kubeflow runs
+    MySQL 8.4 with --mysql-native-password=ON). MySQL 8.4 ships that plugin disabled: `mysql_native_password`
+    loads it. Unverified: that RDS exposes the server option under this name; check with
+    `aws rds describe-engine-default-parameters --db-parameter-group-family mysql8.4` before the first deploy.
+    TLS: on when the stack asks for it (data.database.requireTls); see README "Data" for what each
+    Kubeflow client needs first.
+    """
+    return {
+        "mysql_native_password": "ON",
+        "require_secure_transport": "ON" if require_tls else "OFF",
+    }
+
+
+def bootstrap_script(require_tls: bool) -> str:
+    """Idempotent: creates the databases and users if missing and (re)sets the users' passwords."""
+    statements = [f"CREATE DATABASE IF NOT EXISTS `{db}`;" for dbs in DATABASE_GRANTS.values() for db in dbs]
+    for user, databases in DATABASE_GRANTS.items():
+        password = f"${{{user.upper()}_PASSWORD}}"
+        statements += [
+            f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED WITH mysql_native_password BY '{password}';",
+            f"ALTER USER '{user}'@'%' IDENTIFIED WITH mysql_native_password BY '{password}';",
+            *[f"GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'%';" for db in databases],
+        ]
+    ssl_mode = "REQUIRED" if require_tls else "PREFERRED"
+    sql = "\n".join(statements).replace("`", "\\`")
+    return ("set -eu\n"
+            f'mysql --host="$DB_HOST" --port="$DB_PORT" --user="$ADMIN_USER" --ssl-mode={ssl_mode} <<SQL\n'
+            f"{sql}\nSQL\n")
+
+
+@dataclass
+class DatabaseArgs:
+    cluster: Cluster
+    network: Network
+    config: DatabaseConfig
+    secrets: ExternalSecrets
+    protect_data: bool
+
+
+class Database(pulumi.ComponentResource):
+    address: pulumi.Output[str]
+    port: int
+    kubeflow_secret_name: pulumi.Output[str]
+    katib_secret_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:database:Database", name, None, opts)
+        cfg, cluster, net = args.config, args.cluster, args.network
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
+        prefix = cluster.name
+
+        key = aws.kms.Key(f"{name}-key", description="Kubeflow metadata database (RDS storage, Performance Insights)",
+                          enable_key_rotation=True, deletion_window_in_days=30, opts=stateful)
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=net.vpc_id, description="RDS MySQL: only the EKS nodes, only MySQL",
+            revoke_rules_on_delete=True, tags={"Name": f"{name}-sg"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-nodes", security_group_id=security_group.id,
+            referenced_security_group_id=cluster.node_security_group_id, ip_protocol="tcp",
+            from_port=PORT, to_port=PORT, description="MySQL from EKS nodes (Kubeflow pods)", opts=child)
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=net.database_subnet_ids,
+            description="Isolated database subnets (no route to the internet)", opts=child)
+        parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params", family=MYSQL_PARAMETER_GROUP_FAMILY,
+            description="Kubeflow on MySQL 8.4",
+            parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v, apply_method="pending-reboot")
+                        for k, v in parameters(cfg.require_tls).items()],
+            opts=child)
+
+        passwords = {user: random.RandomPassword(f"{name}-{user}-password", length=32, special=False, opts=child)
+                     for user in (ADMIN_USER, KUBEFLOW_USER, KATIB_USER)}
+
+        identifier = prefix.apply(lambda p: f"{p}-mysql")
+        instance = aws.rds.Instance(
+            f"{name}-mysql",
+            identifier=identifier,
+            engine="mysql",
+            engine_version=MYSQL_ENGINE_VERSION,
+            auto_minor_version_upgrade=True,
+            instance_class=cfg.instance_class,
+            allocated_storage=cfg.allocated_storage_gib,
+            max_allocated_storage=cfg.max_allocated_storage_gib,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group.id],
+            parameter_group_name=parameter_group.name,
+            publicly_accessible=False,
+            port=PORT,
+            username=ADMIN_USER,
+            password=pulumi.Output.secret(passwords[ADMIN_USER].result),
+            multi_az=cfg.multi_az,
+            backup_retention_period=cfg.backup_retention_days,
+            backup_window="03:00-04:00",
+            maintenance_window="sun:04:30-sun:05:30",
+            copy_tags_to_snapshot=True,
+            deletion_protection=args.protect_data,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=identifier.apply(lambda i: f"{i}-final"),
+            performance_insights_enabled=args.protect_data,
+            performance_insights_kms_key_id=key.arn if args.protect_data else None,
+            performance_insights_retention_period=7 if args.protect_data else None,
+            enabled_cloudwatch_logs_exports=["error", "slowquery"],
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            # prod applies changes in the maintenance window, not in the middle of the day.
+            apply_immediately=not args.protect_data,
+            opts=stateful,
+        )
+
+        def credentials(user: str) -> pulumi.Output[dict]:
+            return pulumi.Output.all(instance.address, passwords[user].result).apply(
+                lambda a: {"username": user, "password": a[1], "host": a[0], "port": str(PORT)})
+
+        admin_secret = stored_secret(f"{name}-admin-secret", parent=self, name=prefix.apply(lambda p: f"{p}/data/mysql-admin"),
+                                     value=credentials(ADMIN_USER), description="RDS MySQL admin (bootstrap only)",
+                                     protect=args.protect_data)
+        kubeflow_secret = stored_secret(
+            f"{name}-kubeflow-secret", parent=self, name=prefix.apply(lambda p: f"{p}/kubeflow/mysql"),
+            value=credentials(KUBEFLOW_USER), description="Kubeflow Pipelines and ML Metadata database user",
+            protect=args.protect_data)
+        katib_secret = stored_secret(
+            f"{name}-katib-secret", parent=self, name=prefix.apply(lambda p: f"{p}/kubeflow/katib-mysql"),
+            value=credentials(KATIB_USER), description="Katib database user", protect=args.protect_data)
+
+        self._bootstrap(name, args, instance, {ADMIN_USER: admin_secret, KUBEFLOW_USER: kubeflow_secret,
+                                              KATIB_USER: katib_secret})
+
+        self.address = instance.address
+        self.port = PORT
+        self.kubeflow_secret_name = kubeflow_secret.name
+        self.katib_secret_name = katib_secret.name
+        self.register_outputs({"address": self.address})
+
+    def _bootstrap(self, name: str, args: DatabaseArgs, instance: aws.rds.Instance,
+                   secrets: dict[str, aws.secretsmanager.Secret]) -> None:
+        """A Job in the cluster (the database is reachable only from the nodes) that creates the
+        databases and users. Its credentials come from Secrets Manager through external-secrets."""
+        child = pulumi.ResourceOptions(parent=self)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=BOOTSTRAP_NAMESPACE), opts=child)
+        env_secret = "mysql-bootstrap"
+        remote = [("ADMIN_USER", ADMIN_USER, "username"), ("MYSQL_PWD", ADMIN_USER, "password"),
+                  ("KFP_PASSWORD", KUBEFLOW_USER, "password"), ("KATIB_PASSWORD", KATIB_USER, "password")]
+        external_secret = k8s.apiextensions.CustomResource(
+            f"{name}-bootstrap-credentials",
+            api_version="external-secrets.io/v1",
+            kind="ExternalSecret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=env_secret, namespace=BOOTSTRAP_NAMESPACE),
+            spec={
+                "refreshInterval": "1h",
+                "secretStoreRef": {"kind": "ClusterSecretStore", "name": args.secrets.cluster_secret_store},
+                "target": {"name": env_secret, "creationPolicy": "Owner"},
+                "data": [{"secretKey": env, "remoteRef": {"key": secrets[user].name, "property": prop}}
+                         for env, user, prop in remote],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, args.secrets.store]))
+        k8s.batch.v1.Job(
+            f"{name}-bootstrap",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=BOOTSTRAP_NAMESPACE, labels={"app": "mysql-bootstrap"}),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=6,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    spec=k8s.core.v1.PodSpecArgs(
+                        restart_policy="OnFailure",
+                        security_context=k8s.core.v1.PodSecurityContextArgs(run_as_non_root=True, run_as_user=999),
+                        containers=[k8s.core.v1.ContainerArgs(
+                            name="mysql",
+                            image=MYSQL_CLIENT_IMAGE,
+                            command=["sh", "-c", bootstrap_script(args.config.require_tls)],
+                            env=[k8s.core.v1.EnvVarArgs(name="DB_HOST", value=instance.address),
+                                 k8s.core.v1.EnvVarArgs(name="DB_PORT", value=str(PORT))],
+                            env_from=[k8s.core.v1.EnvFromSourceArgs(
+                                secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=env_secret))],
+                        )],
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, external_secret, *args.cluster.ready]),
+        )

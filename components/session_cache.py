@@ -1,0 +1,96 @@
+"""SessionCache: ElastiCache (Valkey) for the login sessions of oauth2-proxy.
+
+Valkey is the open-source Redis fork ElastiCache runs at a lower price than Redis OSS; oauth2-proxy's
+Redis session store speaks to it unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.cluster import Cluster
+from components.config import CacheConfig
+from components.network import Network
+from components.secret_store import stored_secret
+from components.versions import VALKEY_ENGINE_VERSION
+
+PORT = 6379
+
+
+@dataclass
+class SessionCacheArgs:
+    cluster: Cluster
+    network: Network
+    config: CacheConfig
+    protect_data: bool
+
+
+class SessionCache(pulumi.ComponentResource):
+    address: pulumi.Output[str]
+    port: int
+    secret_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SessionCacheArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:session_cache:SessionCache", name, None, opts)
+        cfg, cluster, net = args.config, args.cluster, args.network
+        child = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
+        replicated = cfg.nodes > 1
+
+        key = aws.kms.Key(f"{name}-key", description="Session cache (ElastiCache) at rest",
+                          enable_key_rotation=True, deletion_window_in_days=30, opts=stateful)
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=net.vpc_id, description="Session cache: only the EKS nodes, only Valkey",
+            revoke_rules_on_delete=True, tags={"Name": f"{name}-sg"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-nodes", security_group_id=security_group.id,
+            referenced_security_group_id=cluster.node_security_group_id, ip_protocol="tcp",
+            from_port=PORT, to_port=PORT, description="Valkey from EKS nodes (oauth2-proxy)", opts=child)
+        subnet_group = aws.elasticache.SubnetGroup(
+            f"{name}-subnets", subnet_ids=net.database_subnet_ids,
+            description="Isolated data subnets (no route to the internet)", opts=child)
+
+        token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=child)
+        group_id = cluster.name.apply(lambda p: f"{p}-sessions")
+        group = aws.elasticache.ReplicationGroup(
+            f"{name}-valkey",
+            replication_group_id=group_id,
+            description="oauth2-proxy login sessions",
+            engine="valkey",
+            engine_version=VALKEY_ENGINE_VERSION,
+            node_type=cfg.node_type,
+            port=PORT,
+            num_cache_clusters=cfg.nodes,
+            automatic_failover_enabled=replicated,
+            multi_az_enabled=replicated,
+            subnet_group_name=subnet_group.name,
+            security_group_ids=[security_group.id],
+            at_rest_encryption_enabled=True,
+            kms_key_id=key.arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token=pulumi.Output.secret(token.result),
+            snapshot_retention_limit=7 if args.protect_data else 0,
+            snapshot_window="02:00-03:00",
+            maintenance_window="sun:05:30-sun:06:30",
+            final_snapshot_identifier=group_id.apply(lambda g: f"{g}-final") if args.protect_data else None,
+            auto_minor_version_upgrade=True,
+            apply_immediately=not args.protect_data,
+            opts=stateful,
+        )
+        secret = stored_secret(
+            f"{name}-secret", parent=self, name=cluster.name.apply(lambda p: f"{p}/kubeflow/session-cache"),
+            value=pulumi.Output.all(group.primary_endpoint_address, token.result).apply(
+                lambda a: {"host": a[0], "port": str(PORT), "password": a[1],
+                           # oauth2-proxy --redis-connection-url; rediss:// because TLS is required.
+                           "url": f"rediss://{a[0]}:{PORT}"}),
+            description="oauth2-proxy session store (Valkey) endpoint and AUTH token", protect=args.protect_data)
+
+        self.address = group.primary_endpoint_address
+        self.port = PORT
+        self.secret_name = secret.name
+        self.register_outputs({"address": self.address})
