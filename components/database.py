@@ -154,9 +154,10 @@ class Database(pulumi.ComponentResource):
             return pulumi.Output.all(instance.address, passwords[user].result).apply(
                 lambda a: {"username": user, "password": a[1], "host": a[0], "port": str(PORT)})
 
-        admin_secret = stored_secret(f"{name}-admin-secret", parent=self, name=prefix.apply(lambda p: f"{p}/data/mysql-admin"),
-                                     value=credentials(ADMIN_USER), description="RDS MySQL admin (bootstrap only)",
-                                     protect=args.protect_data)
+        admin_secret = stored_secret(
+            f"{name}-admin-secret", parent=self, name=prefix.apply(lambda p: f"{p}/data/mysql-admin"),
+            value=credentials(ADMIN_USER), description="RDS MySQL admin (bootstrap only)",
+            protect=args.protect_data)
         kubeflow_secret = stored_secret(
             f"{name}-kubeflow-secret", parent=self, name=prefix.apply(lambda p: f"{p}/kubeflow/mysql"),
             value=credentials(KUBEFLOW_USER), description="Kubeflow Pipelines and ML Metadata database user",

@@ -171,7 +171,8 @@ class PlatformMocks(Mocks):
         elif t == "aws:rds/instance:Instance":
             state["address"] = f"{inputs.get('identifier', name)}.abcdefghijkl.{REGION}.rds.amazonaws.com"
         elif t == "aws:elasticache/replicationGroup:ReplicationGroup":
-            state["primaryEndpointAddress"] = f"master.{inputs.get('replicationGroupId', name)}.abc123.use1.cache.amazonaws.com"
+            group = inputs.get("replicationGroupId", name)
+            state["primaryEndpointAddress"] = f"master.{group}.abc123.use1.cache.amazonaws.com"
         elif t == "aws:s3/bucket:Bucket":
             state["arn"] = f"arn:aws:s3:::{inputs.get('bucket', name)}"
         elif t == "aws:secretsmanager/secret:Secret":
