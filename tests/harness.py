@@ -53,6 +53,7 @@ class Registered:
     protect: bool
     ignore_changes: list[str]
     custom: bool
+    plain_strings: list[str] = field(default_factory=list)  # every string input sent without secret marking
 
 
 @dataclass
@@ -101,8 +102,10 @@ class RecordingMonitor(MockMonitor):
         self._lock = threading.Lock()
 
     def RegisterResource(self, request):
+        plain_strings: list[str] = []
         if request.type != "pulumi:pulumi:Stack":
             plain = _urns_for_refs(json_format.MessageToDict(request.object))
+            _collect_plain_strings(plain, plain_strings)
             request.object.Clear()
             request.object.update(plain)
         response = super().RegisterResource(request)
@@ -121,10 +124,31 @@ class RecordingMonitor(MockMonitor):
             protect=bool(request.protect),
             ignore_changes=list(request.ignoreChanges),
             custom=bool(request.custom),
+            plain_strings=plain_strings,
         )
         with self._lock:
             self.recorded.append(record)
         return response
+
+
+def secret_value(value: Any) -> Any:
+    """The value inside a recorded input that was sent as a secret; fails if it was sent in the clear."""
+    assert isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig, \
+        f"not sent as a secret: {value!r}"
+    return value["value"]
+
+
+def _collect_plain_strings(value: Any, out: list[str]) -> None:
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return  # sent as a secret: encrypted in state, masked in output
+        for item in value.values():
+            _collect_plain_strings(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_plain_strings(item, out)
+    elif isinstance(value, str):
+        out.append(value)
 
 
 def _plain(value: Any) -> Any:
@@ -163,6 +187,9 @@ class PlatformMocks(Mocks):
         elif t == "aws:eks/nodeGroup:NodeGroup":
             state["nodeGroupName"] = name
             state["resources"] = [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]
+        elif t in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup",
+                   "aws:elasticache/subnetGroup:SubnetGroup"):
+            state.setdefault("name", name)  # what the engine's auto-naming would give
         elif t == "random:index/randomPassword:RandomPassword":
             # The provider marks `result` secret (additionalSecretOutputs); the engine does that, so the
             # mocks must too.
