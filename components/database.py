@@ -16,7 +16,7 @@ import pulumi_random as random
 from components.cluster import Cluster
 from components.config import DatabaseConfig
 from components.external_secrets import ExternalSecrets
-from components.network import Network
+from components.network import Network, nodes_only_security_group
 from components.secret_store import stored_secret
 from components.versions import MYSQL_CLIENT_IMAGE, MYSQL_ENGINE_VERSION, MYSQL_PARAMETER_GROUP_FAMILY
 
@@ -92,13 +92,9 @@ class Database(pulumi.ComponentResource):
 
         key = aws.kms.Key(f"{name}-key", description="Kubeflow metadata database (RDS storage, Performance Insights)",
                           enable_key_rotation=True, deletion_window_in_days=30, opts=stateful)
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=net.vpc_id, description="RDS MySQL: only the EKS nodes, only MySQL",
-            revoke_rules_on_delete=True, tags={"Name": f"{name}-sg"}, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes", security_group_id=security_group.id,
-            referenced_security_group_id=cluster.node_security_group_id, ip_protocol="tcp",
-            from_port=PORT, to_port=PORT, description="MySQL from EKS nodes (Kubeflow pods)", opts=child)
+        security_group = nodes_only_security_group(
+            f"{name}-sg", parent=self, vpc_id=net.vpc_id, node_security_group_id=cluster.node_security_group_id,
+            port=PORT, description="RDS MySQL: only the EKS nodes, only MySQL")
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets", subnet_ids=net.database_subnet_ids,
             description="Isolated database subnets (no route to the internet)", opts=child)

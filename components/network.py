@@ -204,3 +204,20 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-flow-logs"},
             opts=child,
         )
+
+
+def nodes_only_security_group(resource_name: str, *, parent: pulumi.Resource, vpc_id: pulumi.Input[str],
+                              node_security_group_id: pulumi.Input[str], port: int,
+                              description: str) -> aws.ec2.SecurityGroup:
+    """A security group admitting the EKS nodes (and so their pods) on one TCP port, and nothing else.
+
+    Data services use it: what reaches them is exactly the workloads on this cluster's nodes.
+    """
+    group = aws.ec2.SecurityGroup(
+        resource_name, vpc_id=vpc_id, description=description, revoke_rules_on_delete=True,
+        tags={"Name": resource_name}, opts=pulumi.ResourceOptions(parent=parent))
+    aws.vpc.SecurityGroupIngressRule(
+        f"{resource_name}-from-nodes", security_group_id=group.id,
+        referenced_security_group_id=node_security_group_id, ip_protocol="tcp", from_port=port, to_port=port,
+        description=f"port {port} from EKS nodes", opts=pulumi.ResourceOptions(parent=parent))
+    return group

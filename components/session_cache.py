@@ -14,7 +14,7 @@ import pulumi_random as random
 
 from components.cluster import Cluster
 from components.config import CacheConfig
-from components.network import Network
+from components.network import Network, nodes_only_security_group
 from components.secret_store import stored_secret
 from components.versions import VALKEY_ENGINE_VERSION
 
@@ -43,13 +43,9 @@ class SessionCache(pulumi.ComponentResource):
 
         key = aws.kms.Key(f"{name}-key", description="Session cache (ElastiCache) at rest",
                           enable_key_rotation=True, deletion_window_in_days=30, opts=stateful)
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=net.vpc_id, description="Session cache: only the EKS nodes, only Valkey",
-            revoke_rules_on_delete=True, tags={"Name": f"{name}-sg"}, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes", security_group_id=security_group.id,
-            referenced_security_group_id=cluster.node_security_group_id, ip_protocol="tcp",
-            from_port=PORT, to_port=PORT, description="Valkey from EKS nodes (oauth2-proxy)", opts=child)
+        security_group = nodes_only_security_group(
+            f"{name}-sg", parent=self, vpc_id=net.vpc_id, node_security_group_id=cluster.node_security_group_id,
+            port=PORT, description="Session cache: only the EKS nodes, only Valkey")
         subnet_group = aws.elasticache.SubnetGroup(
             f"{name}-subnets", subnet_ids=net.database_subnet_ids,
             description="Isolated data subnets (no route to the internet)", opts=child)

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from components import iam
 from components.cluster import Cluster
 from components.eks_addon import eks_addon
-from components.network import Network
+from components.network import Network, nodes_only_security_group
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 
 CSI_NAMESPACE = "kube-system"
@@ -48,19 +48,9 @@ class Storage(pulumi.ComponentResource):
         aws.kms.Alias(f"{name}-volumes", name=cluster.name.apply(lambda n: f"alias/{n}-volumes"),
                       target_key_id=key.key_id, opts=child)
 
-        ebs_role = ServiceAccountRole(
-            f"{name}-ebs-csi",
-            ServiceAccountRoleArgs(
-                cluster_name=cluster.name, namespace=CSI_NAMESPACE, service_account=EBS_CSI_SERVICE_ACCOUNT,
-                managed_policy_arns=[iam.EBS_CSI_POLICY], policy=key.arn.apply(iam.ebs_csi_kms),
-                association_by_addon=True),
-            opts=child)
-        ebs_driver = eks_addon(
-            f"{name}-aws-ebs-csi-driver", parent=self, cluster_name=cluster.name, addon="aws-ebs-csi-driver",
-            kubernetes_version=cluster.kubernetes_version,
-            pinned_version=cluster.addon_versions.get("aws-ebs-csi-driver"),
-            pod_identity_associations=[ebs_role.addon_association()],
-            depends_on=[*cluster.ready, *ebs_role.ready])
+        ebs_driver = self._csi_driver(
+            name, "ebs-csi", cluster, "aws-ebs-csi-driver", EBS_CSI_SERVICE_ACCOUNT, iam.EBS_CSI_POLICY,
+            policy=key.arn.apply(iam.ebs_csi_kms))
 
         # New clusters (1.30+) get a gp2 class without the default annotation (EKS 1.30 release notes),
         # so this is the cluster's only default class.
@@ -87,13 +77,9 @@ class Storage(pulumi.ComponentResource):
     def _efs(self, name: str, args: StorageArgs, key: aws.kms.Key, reclaim_policy: str) -> pulumi.Output[str]:
         cluster, net = args.cluster, args.network
         child = pulumi.ResourceOptions(parent=self)
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-efs", vpc_id=net.vpc_id, description="EFS mount targets: NFS from the nodes only",
-            revoke_rules_on_delete=True, tags={"Name": f"{name}-efs"}, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-efs-from-nodes", security_group_id=security_group.id,
-            referenced_security_group_id=cluster.node_security_group_id, ip_protocol="tcp",
-            from_port=NFS_PORT, to_port=NFS_PORT, description="NFS from EKS nodes", opts=child)
+        security_group = nodes_only_security_group(
+            f"{name}-efs", parent=self, vpc_id=net.vpc_id, node_security_group_id=cluster.node_security_group_id,
+            port=NFS_PORT, description="EFS mount targets: NFS from the nodes only")
 
         file_system = aws.efs.FileSystem(
             f"{name}-efs",
@@ -116,18 +102,8 @@ class Storage(pulumi.ComponentResource):
             for index, subnet_id in enumerate(net.private_subnet_ids)
         ]
 
-        efs_role = ServiceAccountRole(
-            f"{name}-efs-csi",
-            ServiceAccountRoleArgs(
-                cluster_name=cluster.name, namespace=CSI_NAMESPACE, service_account=EFS_CSI_SERVICE_ACCOUNT,
-                managed_policy_arns=[iam.EFS_CSI_POLICY], association_by_addon=True),
-            opts=child)
-        efs_driver = eks_addon(
-            f"{name}-aws-efs-csi-driver", parent=self, cluster_name=cluster.name, addon="aws-efs-csi-driver",
-            kubernetes_version=cluster.kubernetes_version,
-            pinned_version=cluster.addon_versions.get("aws-efs-csi-driver"),
-            pod_identity_associations=[efs_role.addon_association()],
-            depends_on=[*cluster.ready, *efs_role.ready])
+        efs_driver = self._csi_driver(
+            name, "efs-csi", cluster, "aws-efs-csi-driver", EFS_CSI_SERVICE_ACCOUNT, iam.EFS_CSI_POLICY)
 
         k8s.storage.v1.StorageClass(
             f"{name}-efs",
@@ -140,3 +116,16 @@ class Storage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[efs_driver, *mount_targets]),
         )
         return file_system.id
+
+    def _csi_driver(self, name: str, short_name: str, cluster: Cluster, addon: str, service_account: str,
+                    managed_policy: str, policy: pulumi.Input[iam.Document] | None = None) -> aws.eks.Addon:
+        """A CSI driver as an EKS add-on that carries its own Pod Identity role."""
+        role = ServiceAccountRole(
+            f"{name}-{short_name}",
+            ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=CSI_NAMESPACE, service_account=service_account,
+                                   managed_policy_arns=[managed_policy], policy=policy, association_by_addon=True),
+            opts=pulumi.ResourceOptions(parent=self))
+        return eks_addon(
+            f"{name}-{addon}", parent=self, cluster_name=cluster.name, addon=addon,
+            kubernetes_version=cluster.kubernetes_version, pinned_version=cluster.addon_versions.get(addon),
+            pod_identity_associations=[role.addon_association()], depends_on=[*cluster.ready, *role.ready])
