@@ -38,11 +38,13 @@ class ArtifactStore(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:artifact_store:ArtifactStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
+        # Keys and buckets are also kept in AWS if the stack is ever destroyed on purpose: snapshots and
+        # backups stay readable, artifacts stay recoverable.
+        retained = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
         key = aws.kms.Key(f"{name}-key", description="Kubeflow pipeline artifacts in S3",
-                          enable_key_rotation=True, deletion_window_in_days=30, opts=stateful)
+                          enable_key_rotation=True, deletion_window_in_days=30, opts=retained)
         aws.kms.Alias(f"{name}-key", name=pulumi.Output.concat("alias/", args.name_prefix, "-artifacts"),
                       target_key_id=key.key_id, opts=child)
 
@@ -52,7 +54,7 @@ class ArtifactStore(pulumi.ComponentResource):
                 lambda a: bucket_name(a[0], "artifacts", a[1], args.region)),
             # dev may be torn down with its objects; prod never deletes a bucket that still holds data.
             force_destroy=not args.protect_data,
-            opts=stateful,
+            opts=retained,
         )
         self._lock_down(f"{name}-bucket", bucket, sse=aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
             apply_server_side_encryption_by_default=aws.s3
@@ -114,7 +116,7 @@ class ArtifactStore(pulumi.ComponentResource):
             f"{name}-access-logs",
             bucket=pulumi.Output.all(args.name_prefix, account_id).apply(
                 lambda a: bucket_name(a[0], "access-logs", a[1], args.region)),
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
         # S3 server access logging can only write to buckets encrypted with SSE-S3 (S3 user guide).
         self._lock_down(f"{name}-access-logs", logs, sse=aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(

@@ -84,7 +84,7 @@ class Cluster(pulumi.ComponentResource):
             description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cfg.name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
         )
         aws.kms.Alias(f"{name}-secrets", name=f"alias/{cfg.name}-eks-secrets",
                       target_key_id=secrets_key.key_id, opts=child)

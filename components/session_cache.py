@@ -39,10 +39,12 @@ class SessionCache(pulumi.ComponentResource):
         cfg, cluster, net = args.config, args.cluster, args.network
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
+        # The key outlives a deliberate teardown: the final snapshot is encrypted with it.
+        retained = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         replicated = cfg.nodes > 1
 
         key = aws.kms.Key(f"{name}-key", description="Session cache (ElastiCache) at rest",
-                          enable_key_rotation=True, deletion_window_in_days=30, opts=stateful)
+                          enable_key_rotation=True, deletion_window_in_days=30, opts=retained)
         security_group = nodes_only_security_group(
             f"{name}-sg", parent=self, vpc_id=net.vpc_id, node_security_group_id=cluster.node_security_group_id,
             port=PORT, description="Session cache: only the EKS nodes, only Valkey")

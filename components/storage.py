@@ -39,12 +39,13 @@ class Storage(pulumi.ComponentResource):
         super().__init__("mlplatform:storage:Storage", name, None, opts)
         cluster = args.cluster
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
+        # The key outlives a deliberate teardown: retained volumes and EFS backups are encrypted with it.
+        retained = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         # Prod keeps a volume when its claim is deleted: a mistaken `kubectl delete pvc` loses no data.
         reclaim_policy = "Retain" if args.protect_data else "Delete"
 
         key = aws.kms.Key(f"{name}-volumes", description="EBS and EFS volumes of the ML platform",
-                          enable_key_rotation=True, deletion_window_in_days=30, opts=stateful)
+                          enable_key_rotation=True, deletion_window_in_days=30, opts=retained)
         aws.kms.Alias(f"{name}-volumes", name=cluster.name.apply(lambda n: f"alias/{n}-volumes"),
                       target_key_id=key.key_id, opts=child)
 

@@ -53,6 +53,7 @@ class Registered:
     protect: bool
     ignore_changes: list[str]
     custom: bool
+    retain_on_delete: bool = False
     plain_strings: list[str] = field(default_factory=list)  # every string input sent without secret marking
 
 
@@ -124,6 +125,7 @@ class RecordingMonitor(MockMonitor):
             protect=bool(request.protect),
             ignore_changes=list(request.ignoreChanges),
             custom=bool(request.custom),
+            retain_on_delete=bool(request.retainOnDelete),
             plain_strings=plain_strings,
         )
         with self._lock:

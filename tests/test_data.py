@@ -241,6 +241,16 @@ def test_prod_protects_every_stateful_resource(prod, dev):
         assert {(r.name, r.protect) for r in found} == {(r.name, expected) for r in found}
 
 
+def test_prod_keeps_keys_and_buckets_even_through_a_deliberate_destroy(prod, dev):
+    kept = ("aws:kms/key:Key", "aws:s3/bucket:Bucket")
+    prod_kept = {r.name: r.retain_on_delete for r in prod.resources if r.type in kept}
+    assert prod_kept == dict.fromkeys(["cluster-secrets", "storage-volumes", "artifacts-key", "database-key",
+                                       "session-cache-key", "artifacts-bucket", "artifacts-access-logs"], True)
+    assert not any(r.retain_on_delete for r in dev.resources)
+    # databases and caches are not retained: deleting them on purpose takes a final snapshot instead
+    assert not prod.one(RDS).retain_on_delete and not prod.one(CACHE).retain_on_delete
+
+
 def test_everyday_config_changes_do_not_touch_what_forces_replacement():
     """The inputs whose change makes AWS replace a stateful resource stay put when the usual knobs move."""
     def identity(result):
