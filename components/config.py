@@ -312,11 +312,13 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
         if key.lower().startswith("aws:"):
             p.add(f"tags.{key}", "the 'aws:' prefix is reserved by AWS; rename the tag")
 
-    network = _parse_network(p, _section(p, "network", raw), region, is_prod)
-    cluster = _parse_cluster(p, _section(p, "cluster", raw), stack, is_prod)
+    network = _parse_network(p, _settings(p, "network", raw.get("network"), NETWORK_KEYS, required=True),
+                             region, is_prod)
+    cluster = _parse_cluster(p, _settings(p, "cluster", raw.get("cluster"), CLUSTER_KEYS, required=True),
+                             stack, is_prod)
     node_groups = _parse_node_groups(p, raw.get("nodeGroups"), is_prod)
-    addons = _parse_addons(p, raw.get("addons") or {})
-    data = _parse_data(p, raw.get("data") or {}, is_prod)
+    addons = _parse_addons(p, _settings(p, "addons", raw.get("addons"), ADDON_KEYS))
+    data = _parse_data(p, _settings(p, "data", raw.get("data"), DATA_KEYS), is_prod)
 
     if p.lines:
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(p.lines))
@@ -327,19 +329,21 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
     )
 
 
-def _section(p: _Problems, key: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    value = raw.get(key)
+def _settings(p: _Problems, key: str, value: Any, known: tuple[str, ...],
+              required: bool = False) -> dict[str, Any]:
+    """A structured value: a map whose keys are all known. Reports and returns {} when it is not one."""
     if value is None:
-        p.add(key, "is required (a structured value); see Pulumi.dev.yaml for an example")
+        if required:
+            p.add(key, "is required (a structured value); see Pulumi.dev.yaml for an example")
         return {}
     if not isinstance(value, dict):
         p.add(key, f"must be a map of settings, got {value!r}")
         return {}
+    _unknown_keys(p, key, value, known)
     return value
 
 
 def _parse_network(p: _Problems, raw: dict[str, Any], region: str, is_prod: bool) -> NetworkConfig:
-    _unknown_keys(p, "network", raw, NETWORK_KEYS)
 
     vpc_cidr = _typed(p, "network.vpcCidr", raw.get("vpcCidr"), str, "a CIDR string")
     _required(p, "network.vpcCidr", vpc_cidr, "set a private IPv4 block such as 10.0.0.0/16")
@@ -406,7 +410,6 @@ def _retention(p: _Problems, key: str, value: Any, default: int) -> int:
 
 
 def _parse_cluster(p: _Problems, raw: dict[str, Any], stack: str, is_prod: bool) -> dict[str, Any]:
-    _unknown_keys(p, "cluster", raw, CLUSTER_KEYS)
 
     name = _typed(p, "cluster.name", raw.get("name"), str, "a string") or f"{PROJECT}-{stack}"
     if not _CLUSTER_NAME_RE.match(name):
@@ -541,11 +544,8 @@ def _parse_node_group(p: _Problems, key: str, raw: dict[str, Any]) -> NodeGroupC
         if hi < 1:
             p.add(f"{key}.maxSize", "must be at least 1, or the group can never run a node")
 
-    disk = _typed(p, f"{key}.diskSizeGiB", raw.get("diskSizeGiB"), int, "a whole number of GiB")
     # GPU images (CUDA, frameworks) are tens of GB; a small root volume fills up on the first pull.
-    disk = disk if disk is not None else (200 if gpu else 100)
-    if not 20 <= disk <= 16384:
-        p.add(f"{key}.diskSizeGiB", f"must be between 20 and 16384 GiB, got {disk}")
+    disk = _number(p, f"{key}.diskSizeGiB", raw.get("diskSizeGiB"), 200 if gpu else 100, 20, 16384)
 
     labels = _string_map(p, f"{key}.labels", raw.get("labels"))
 
@@ -556,22 +556,15 @@ def _parse_node_group(p: _Problems, key: str, raw: dict[str, Any]) -> NodeGroupC
                            gpu=gpu, ami_type=ami_type, labels=labels)
 
 
-def _parse_addons(p: _Problems, raw: Any) -> AddonsConfig:
-    if not isinstance(raw, dict):
-        p.add("addons", f"must be a map of settings, got {raw!r}")
-        raw = {}
-    _unknown_keys(p, "addons", raw, ADDON_KEYS)
+def _parse_addons(p: _Problems, raw: dict[str, Any]) -> AddonsConfig:
     switches = {}
     for key in ("externalDns", "certManager", "efs"):
         value = _typed(p, f"addons.{key}", raw.get(key), bool, "true or false")
         switches[key] = True if value is None else value
 
     dns = None
-    dns_raw = raw.get("dns")
-    if dns_raw is not None and not isinstance(dns_raw, dict):
-        p.add("addons.dns", f"must be a map with domain and hostedZoneId, got {dns_raw!r}")
-    elif dns_raw is not None:
-        _unknown_keys(p, "addons.dns", dns_raw, DNS_KEYS)
+    dns_raw = _settings(p, "addons.dns", raw.get("dns"), DNS_KEYS)
+    if dns_raw:
         domain = _typed(p, "addons.dns.domain", dns_raw.get("domain"), str, "a string") or ""
         zone = _typed(p, "addons.dns.hostedZoneId", dns_raw.get("hostedZoneId"), str, "a string") or ""
         if not _DOMAIN_RE.match(domain):
@@ -596,15 +589,6 @@ def _parse_addons(p: _Problems, raw: Any) -> AddonsConfig:
                         cert_manager=switches["certManager"], efs=switches["efs"])
 
 
-def _subsection(p: _Problems, key: str, raw: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
-    value = raw.get(key.rsplit(".", 1)[-1]) or {}
-    if not isinstance(value, dict):
-        p.add(key, f"must be a map of settings, got {value!r}")
-        return {}
-    _unknown_keys(p, key, value, known)
-    return value
-
-
 def _number(p: _Problems, key: str, value: Any, default: int, low: int, high: int) -> int:
     number = _typed(p, key, value, int, "a whole number")
     number = default if number is None else number
@@ -613,13 +597,8 @@ def _number(p: _Problems, key: str, value: Any, default: int, low: int, high: in
     return number
 
 
-def _parse_data(p: _Problems, raw: Any, is_prod: bool) -> DataConfig:
-    if not isinstance(raw, dict):
-        p.add("data", f"must be a map of settings, got {raw!r}")
-        raw = {}
-    _unknown_keys(p, "data", raw, DATA_KEYS)
-
-    db = _subsection(p, "data.database", raw, DATABASE_KEYS)
+def _parse_data(p: _Problems, raw: dict[str, Any], is_prod: bool) -> DataConfig:
+    db = _settings(p, "data.database", raw.get("database"), DATABASE_KEYS)
     instance_class = _typed(p, "data.database.instanceClass", db.get("instanceClass"), str, "a string") \
         or ("db.m7g.large" if is_prod else "db.t4g.medium")
     if not instance_class.startswith("db."):
@@ -643,7 +622,7 @@ def _parse_data(p: _Problems, raw: Any, is_prod: bool) -> DataConfig:
         p.add("data.database.multiAz", "prod runs the database in two AZs; set true")
     require_tls = _typed(p, "data.database.requireTls", db.get("requireTls"), bool, "true or false") or False
 
-    cache = _subsection(p, "data.cache", raw, CACHE_KEYS)
+    cache = _settings(p, "data.cache", raw.get("cache"), CACHE_KEYS)
     node_type = _typed(p, "data.cache.nodeType", cache.get("nodeType"), str, "a string") \
         or ("cache.m7g.large" if is_prod else "cache.t4g.small")
     if not node_type.startswith("cache."):
@@ -652,7 +631,7 @@ def _parse_data(p: _Problems, raw: Any, is_prod: bool) -> DataConfig:
     if is_prod and nodes < 2:
         p.add("data.cache.nodes", "prod needs a replica in a second AZ for automatic failover; set 2 or more")
 
-    artifacts = _subsection(p, "data.artifacts", raw, ARTIFACT_KEYS)
+    artifacts = _settings(p, "data.artifacts", raw.get("artifacts"), ARTIFACT_KEYS)
     noncurrent = _number(p, "data.artifacts.noncurrentVersionDays", artifacts.get("noncurrentVersionDays"),
                          90 if is_prod else 30, 1, 3650)
 

@@ -101,6 +101,10 @@ CASES = [
      "tags.aws:owner", "reserved by AWS"),
     ("section-not-map", "dev", lambda c: c.__setitem__("mlplatform:cluster", "big"), "cluster",
      "must be a map of settings"),
+    ("addons-not-map", "dev", lambda c: c.__setitem__("mlplatform:addons", ["dns"]), "addons",
+     "must be a map of settings"),
+    ("nested-not-map", "dev", lambda c: c["mlplatform:data"].__setitem__("cache", 2), "data.cache",
+     "must be a map of settings"),
 ]
 
 
