@@ -157,9 +157,7 @@ class Cluster(pulumi.ComponentResource):
         before_nodes = [
             pod_identity_agent,
             self._addon(name, cfg, cluster_name, "kube-proxy"),
-            self._addon(name, cfg, cluster_name, "vpc-cni",
-                        pod_identity_associations=[cni_role.addon_association()],
-                        depends_on=[pod_identity_agent, *cni_role.ready]),
+            self._addon(name, cfg, cluster_name, "vpc-cni", role=cni_role, depends_on=[pod_identity_agent]),
         ]
 
         self.node_groups = {}
@@ -261,8 +259,8 @@ class Cluster(pulumi.ComponentResource):
         return role, attachments
 
     def _addon(self, name: str, cfg: ClusterConfig, cluster_name: pulumi.Input[str], addon: str,
-               pod_identity_associations=None, depends_on=()) -> aws.eks.Addon:
+               role: ServiceAccountRole | None = None, depends_on=()) -> aws.eks.Addon:
         return eks_addon(f"{name}-{addon}", parent=self, cluster_name=cluster_name, addon=addon,
                          kubernetes_version=cfg.kubernetes_version,
                          pinned_version=cfg.addon_versions.get(addon),
-                         pod_identity_associations=pod_identity_associations, depends_on=depends_on)
+                         role=role, depends_on=depends_on)

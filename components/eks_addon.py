@@ -7,15 +7,19 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.pod_identity import ServiceAccountRole
+
 
 def eks_addon(resource_name: str, *, parent: pulumi.Resource, cluster_name: pulumi.Input[str], addon: str,
               kubernetes_version: str, pinned_version: str | None = None,
-              pod_identity_associations: Sequence[aws.eks.AddonPodIdentityAssociationArgs] | None = None,
-              configuration_values: pulumi.Input[str] | None = None,
+              role: ServiceAccountRole | None = None,
               depends_on: Sequence[pulumi.Resource] = ()) -> aws.eks.Addon:
     """Without a pin, the add-on takes AWS's default version for the Kubernetes minor when it is
     created, and later runs leave it there (no silent upgrades when AWS moves its default). With a pin
-    (config cluster.addonVersions), the pin is applied, which is how an add-on is upgraded."""
+    (config cluster.addonVersions), the pin is applied, which is how an add-on is upgraded.
+
+    `role` (created with association_by_addon=True) becomes the add-on's own Pod Identity association,
+    and the add-on waits until the role has its permissions."""
     version = pinned_version or aws.eks.get_addon_version_output(
         addon_name=addon, kubernetes_version=kubernetes_version, most_recent=False,
         opts=pulumi.InvokeOutputOptions(parent=parent),
@@ -27,8 +31,7 @@ def eks_addon(resource_name: str, *, parent: pulumi.Resource, cluster_name: pulu
         addon_version=version,
         resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",
-        pod_identity_associations=pod_identity_associations,
-        configuration_values=configuration_values,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on),
+        pod_identity_associations=[role.addon_association()] if role else None,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, *(role.ready if role else [])],
                                     ignore_changes=[] if pinned_version else ["addonVersion"]),
     )

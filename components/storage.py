@@ -129,4 +129,4 @@ class Storage(pulumi.ComponentResource):
         return eks_addon(
             f"{name}-{addon}", parent=self, cluster_name=cluster.name, addon=addon,
             kubernetes_version=cluster.kubernetes_version, pinned_version=cluster.addon_versions.get(addon),
-            pod_identity_associations=[role.addon_association()], depends_on=[*cluster.ready, *role.ready])
+            role=role, depends_on=cluster.ready)

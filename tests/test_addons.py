@@ -68,6 +68,12 @@ def test_eks_addons_carry_their_own_pod_identity_for_the_right_service_account(e
         assert association["serviceAccount"] == service_account
     standalone = {a.inputs["serviceAccount"] for a in each_stack.of_type(ASSOCIATION)}
     assert not standalone & set(ADDON_SERVICE_ACCOUNTS.values()), "one association per service account"
+    # the add-on starts only once its role has its permissions
+    for addon in ADDON_SERVICE_ACCOUNTS:
+        role_name = addons[addon].inputs["podIdentityAssociations"][0]["roleArn"].rsplit("/", 1)[1]
+        attachments = [a.urn for a in each_stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                       if a.inputs["role"] == role_name]
+        assert attachments and set(attachments) <= set(addons[addon].dependencies), addon
 
 
 def test_every_pod_identity_role_trusts_only_eks_pods(each_stack):
