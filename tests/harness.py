@@ -76,9 +76,6 @@ class StackResult:
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
 
-    def children_of(self, parent: Registered) -> list[Registered]:
-        return [r for r in self.resources if r.parent == parent.urn]
-
     def ids_of(self, resource: Registered) -> str:
         """The id the mocks gave a custom resource (how other resources refer to it)."""
         return f"{resource.name}-id"

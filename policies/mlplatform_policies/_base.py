@@ -65,10 +65,8 @@ def resource_policy(name: str, description: str, types: Iterable[str], level=MAN
             for problem, fix in check(dict(args.props or {}), args, settings):
                 report_violation(violation(args.name, args.resource_type, problem, fix), None)
 
-        policy = ResourceValidationPolicy(name=name, description=description, validate=validate,
-                                          enforcement_level=level, config_schema=_schema(config))
-        policy.resource_types = types
-        return policy
+        return ResourceValidationPolicy(name=name, description=description, validate=validate,
+                                        enforcement_level=level, config_schema=_schema(config))
 
     return declare
 
