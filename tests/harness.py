@@ -76,6 +76,11 @@ class StackResult:
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
 
+    def subnet_ids(self, tier: str) -> list[str]:
+        """Sorted ids of the network's `tier` ("public", "private", "database") subnets."""
+        return sorted(self.ids_of(s) for s in self.of_type("aws:ec2/subnet:Subnet")
+                      if s.name.startswith(f"network-{tier}-"))
+
     def ids_of(self, resource: Registered) -> str:
         """The id the mocks gave a custom resource (how other resources refer to it)."""
         return f"{resource.name}-id"

@@ -228,8 +228,7 @@ def test_gp3_is_the_only_default_class_encrypted_with_the_volume_key(each_stack)
 def test_efs_is_encrypted_mounted_in_every_private_subnet_and_open_only_to_nodes(each_stack):
     efs = each_stack.one("aws:efs/fileSystem:FileSystem")
     assert efs.inputs["encrypted"] is True and efs.inputs["kmsKeyId"].endswith("key/storage-volumes-key")
-    private = sorted(each_stack.ids_of(s) for s in each_stack.of_type("aws:ec2/subnet:Subnet")
-                     if s.name.startswith("network-private-"))
+    private = each_stack.subnet_ids("private")
     targets = each_stack.of_type("aws:efs/mountTarget:MountTarget")
     assert sorted(t.inputs["subnetId"] for t in targets) == private
     efs_sg = each_stack.one("aws:ec2/securityGroup:SecurityGroup", "storage-efs")

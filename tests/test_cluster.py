@@ -30,9 +30,7 @@ def test_control_plane_settings(each_stack):
     assert eks["createOidcProvider"] is False
     assert eks["bootstrapSelfManagedAddons"] is False
     # the control plane's network interfaces live in the private subnets only
-    private = [each_stack.ids_of(s) for s in each_stack.of_type("aws:ec2/subnet:Subnet")
-               if s.name.startswith("network-private-")]
-    assert sorted(eks["privateSubnetIds"]) == sorted(private)
+    assert sorted(eks["privateSubnetIds"]) == each_stack.subnet_ids("private")
     assert "publicSubnetIds" not in eks
 
 

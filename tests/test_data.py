@@ -19,11 +19,6 @@ def _data_cfg(stack):
     return stack_config(stack)[f"{PROJECT}:data"]
 
 
-def _database_subnets(result):
-    return sorted(result.ids_of(s) for s in result.of_type("aws:ec2/subnet:Subnet")
-                  if s.name.startswith("network-database-"))
-
-
 # ---- database -----------------------------------------------------------------------------------
 
 def test_mysql_instance_settings(each_stack):
@@ -47,7 +42,7 @@ def test_mysql_instance_settings(each_stack):
 
 def test_mysql_lives_in_isolated_subnets_behind_a_nodes_only_group(each_stack):
     group = each_stack.one("aws:rds/subnetGroup:SubnetGroup")
-    assert sorted(group.inputs["subnetIds"]) == _database_subnets(each_stack)
+    assert sorted(group.inputs["subnetIds"]) == each_stack.subnet_ids("database")
     mysql = each_stack.one(RDS).inputs
     assert mysql["dbSubnetGroupName"] == group.name  # the mocks echo the auto-name
     [sg_id] = mysql["vpcSecurityGroupIds"]
@@ -209,7 +204,7 @@ def test_cache_auth_token_is_sent_only_as_a_secret(each_stack):
 
 def test_cache_lives_in_isolated_subnets_behind_a_nodes_only_group(each_stack):
     group = each_stack.one("aws:elasticache/subnetGroup:SubnetGroup")
-    assert sorted(group.inputs["subnetIds"]) == _database_subnets(each_stack)
+    assert sorted(group.inputs["subnetIds"]) == each_stack.subnet_ids("database")
     [sg_id] = each_stack.one(CACHE).inputs["securityGroupIds"]
     rules = [r.inputs for r in each_stack.of_type(INGRESS) if r.inputs["securityGroupId"] == sg_id]
     assert [(r["referencedSecurityGroupId"], r["fromPort"], r["toPort"]) for r in rules] == [

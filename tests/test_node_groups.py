@@ -32,8 +32,7 @@ def test_shapes_follow_config(each_stack):
 
 
 def test_nodes_run_in_private_subnets(each_stack):
-    private = sorted(each_stack.ids_of(s) for s in each_stack.of_type("aws:ec2/subnet:Subnet")
-                     if s.name.startswith("network-private-"))
+    private = each_stack.subnet_ids("private")
     for _, group in _groups(each_stack):
         assert sorted(group.inputs["subnetIds"]) == private
 
