@@ -56,6 +56,11 @@ class Registered:
     retain_on_delete: bool = False
     plain_strings: list[str] = field(default_factory=list)  # every string input sent without secret marking
 
+    @property
+    def top_level(self) -> bool:
+        """Created by __main__.py itself (its parent is the stack), not inside a component."""
+        return self.parent.split("::")[2] == "pulumi:pulumi:Stack"
+
 
 @dataclass
 class StackResult:

@@ -40,7 +40,7 @@ def _dig(values, path):
 def _component_of(result, resource):
     """The top-level component a resource belongs to (walking up parents to the stack)."""
     node = resource
-    while node.parent.split("::")[2] != "pulumi:pulumi:Stack":
+    while not node.top_level:
         node = result.by_urn(node.parent)
     return node
 

@@ -41,7 +41,7 @@ def test_components_follow_naming_and_parenting_conventions(each_stack):
     assert components
     for component in components:
         assert re.fullmatch(r"mlplatform:[a-z_]+:[A-Z][A-Za-z]+", component.type), component.type
-    top_level = {r.type for r in each_stack.resources if r.parent.split("::")[-2] == "pulumi:pulumi:Stack"}
+    top_level = {r.type for r in each_stack.resources if r.top_level}
     # everything hangs under a component except the providers __main__ creates
     assert top_level == {
         "pulumi:providers:aws", "mlplatform:network:Network", "mlplatform:cluster:Cluster",
