@@ -153,15 +153,15 @@ class Database(pulumi.ComponentResource):
                 lambda a: {"username": user, "password": a[1], "host": a[0], "port": str(PORT)})
 
         admin_secret = stored_secret(
-            f"{name}-admin-secret", parent=self, name=prefix.apply(lambda p: f"{p}/data/mysql-admin"),
+            f"{name}-admin-secret", parent=self, cluster_name=prefix, path="data/mysql-admin",
             value=credentials(ADMIN_USER), description="RDS MySQL admin (bootstrap only)",
             protect=args.protect_data)
         kubeflow_secret = stored_secret(
-            f"{name}-kubeflow-secret", parent=self, name=prefix.apply(lambda p: f"{p}/kubeflow/mysql"),
+            f"{name}-kubeflow-secret", parent=self, cluster_name=prefix, path="kubeflow/mysql",
             value=credentials(KUBEFLOW_USER), description="Kubeflow Pipelines and ML Metadata database user",
             protect=args.protect_data)
         katib_secret = stored_secret(
-            f"{name}-katib-secret", parent=self, name=prefix.apply(lambda p: f"{p}/kubeflow/katib-mysql"),
+            f"{name}-katib-secret", parent=self, cluster_name=prefix, path="kubeflow/katib-mysql",
             value=credentials(KATIB_USER), description="Katib database user", protect=args.protect_data)
 
         self._bootstrap(name, args, instance, {ADMIN_USER: admin_secret, KUBEFLOW_USER: kubeflow_secret,

@@ -11,17 +11,13 @@ from components import iam
 from components.cluster import Cluster
 from components.helm import helm_release
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+from components.secret_store import secret_name_prefix
 from components.versions import EXTERNAL_SECRETS
 
 NAMESPACE = "external-secrets"
 SERVICE_ACCOUNT = "external-secrets"
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
 WEBHOOK_PORT = 10250
-
-
-def secret_name_prefix(cluster_name: str) -> str:
-    """Secrets this cluster may read are named <cluster>/...; the role allows nothing else."""
-    return f"{cluster_name}/"
 
 
 def cluster_secret_arns(cluster_arn: str, cluster_name: str) -> str:

@@ -9,12 +9,18 @@ import pulumi
 import pulumi_aws as aws
 
 
-def stored_secret(resource_name: str, *, parent: pulumi.Resource, name: pulumi.Input[str],
+def secret_name_prefix(cluster_name: str) -> str:
+    """Secrets a cluster may read are named <cluster>/...; its external-secrets role allows nothing else."""
+    return f"{cluster_name}/"
+
+
+def stored_secret(resource_name: str, *, parent: pulumi.Resource, cluster_name: pulumi.Input[str], path: str,
                   value: pulumi.Input[dict[str, Any]], description: str,
                   protect: bool) -> aws.secretsmanager.Secret:
+    """The secret is named <cluster>/<path>."""
     secret = aws.secretsmanager.Secret(
         resource_name,
-        name=name,
+        name=pulumi.Output.from_input(cluster_name).apply(lambda c: secret_name_prefix(c) + path),
         description=description,
         # prod: a deleted secret can be restored for 30 days; dev: deleted at once so the name is free again.
         recovery_window_in_days=30 if protect else 0,

@@ -81,7 +81,7 @@ class SessionCache(pulumi.ComponentResource):
             opts=stateful,
         )
         secret = stored_secret(
-            f"{name}-secret", parent=self, name=cluster.name.apply(lambda p: f"{p}/kubeflow/session-cache"),
+            f"{name}-secret", parent=self, cluster_name=cluster.name, path="kubeflow/session-cache",
             value=pulumi.Output.all(group.primary_endpoint_address, token.result).apply(
                 lambda a: {"host": a[0], "port": str(PORT), "password": a[1],
                            # oauth2-proxy --redis-connection-url; rediss:// because TLS is required.
