@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -64,6 +65,8 @@ class Cluster(pulumi.ComponentResource):
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
     kubernetes_version: str
+    addon_versions: Mapping[str, str]  # per-stack pins (config cluster.addonVersions)
+    ready: list[pulumi.Resource]       # node groups and coredns: depend on these to schedule pods
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
