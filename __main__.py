@@ -36,7 +36,8 @@ aws_provider = aws.Provider(
 )
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 
-network = Network("network", NetworkArgs(config=cfg.network, region=cfg.region), opts=on_aws)
+network = Network("network", NetworkArgs(config=cfg.network, region=cfg.region, name_prefix=cfg.cluster.name,
+                                         protect_data=cfg.is_prod), opts=on_aws)
 cluster = Cluster(
     "cluster",
     ClusterArgs(config=cfg.cluster, network=network, region=cfg.region, protect_data=cfg.is_prod),
@@ -46,30 +47,38 @@ cluster = Cluster(
 # Add-ons: AWS resources (roles, Pod Identity) plus Kubernetes resources on this cluster.
 on_cluster = pulumi.ResourceOptions(providers=[aws_provider, cluster.provider])
 addons = cfg.addons
-storage = Storage("storage", StorageArgs(cluster=cluster, network=network, efs=addons.efs,
+storage = Storage("storage", StorageArgs(cluster=cluster, network=network, region=cfg.region, efs=addons.efs,
                                          protect_data=cfg.is_prod), opts=on_cluster)
 load_balancers = LoadBalancerController(
     "aws-load-balancer-controller",
     LoadBalancerControllerArgs(cluster=cluster, vpc_id=network.vpc_id, region=cfg.region), opts=on_cluster)
-ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(cluster=cluster, region=cfg.region), opts=on_cluster)
-secrets = ExternalSecrets("external-secrets", ExternalSecretsArgs(cluster=cluster, region=cfg.region), opts=on_cluster)
+# The controller's webhook rejects every new Service until the controller runs, so every other chart
+# (they create Services) installs after it; on destroy they go first, while it can still clean up.
+after_load_balancers = on_cluster.merge(pulumi.ResourceOptions(depends_on=[load_balancers.release]))
+ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(cluster=cluster, region=cfg.region),
+                  opts=after_load_balancers)
+secrets = ExternalSecrets("external-secrets", ExternalSecretsArgs(cluster=cluster, region=cfg.region,
+                                                                  protect_data=cfg.is_prod),
+                          opts=after_load_balancers)
 if any(group.gpu for group in cfg.cluster.node_groups):
-    NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(cluster=cluster), opts=on_cluster)
+    NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(cluster=cluster), opts=after_load_balancers)
 if addons.external_dns:
     ExternalDns("external-dns", ExternalDnsArgs(cluster=cluster, dns=addons.dns, region=cfg.region,
-                                                upsert_only=cfg.is_prod), opts=on_cluster)
+                                                upsert_only=cfg.is_prod), opts=after_load_balancers)
 if addons.cert_manager:
     CertManager("cert-manager", CertManagerArgs(cluster=cluster, dns=addons.dns, acme_email=addons.acme_email,
                                                 region=cfg.region, production_issuer=cfg.is_prod),
-                opts=on_cluster)
+                opts=after_load_balancers)
 
 # Data services: state that must outlive any node, or the cluster itself.
 artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(
     name_prefix=cluster.name, region=cfg.region, noncurrent_version_days=cfg.data.noncurrent_version_days,
     protect_data=cfg.is_prod), opts=on_aws)
 database = Database("database", DatabaseArgs(cluster=cluster, network=network, config=cfg.data.database,
-                                             secrets=secrets, protect_data=cfg.is_prod), opts=on_cluster)
+                                             secrets=secrets, region=cfg.region, protect_data=cfg.is_prod),
+                    opts=on_cluster)
 sessions = SessionCache("session-cache", SessionCacheArgs(cluster=cluster, network=network, config=cfg.data.cache,
+                                                          secrets=secrets, region=cfg.region,
                                                           protect_data=cfg.is_prod), opts=on_aws)
 
 pulumi.export("cluster_name", cluster.name)
@@ -86,6 +95,7 @@ pulumi.export("database_endpoint", database.address)
 pulumi.export("database_port", database.port)
 pulumi.export("session_cache_endpoint", sessions.address)
 # Names of the Secrets Manager secrets holding credentials (never the values).
-pulumi.export("credential_secrets", {"kubeflow_mysql": database.kubeflow_secret_name,
+pulumi.export("credential_secrets", {"database_admin": database.admin_secret_arn,
+                                     "kubeflow_mysql": database.kubeflow_secret_name,
                                      "katib_mysql": database.katib_secret_name,
                                      "session_cache": sessions.secret_name})

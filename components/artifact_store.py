@@ -12,6 +12,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.kms import account_id as caller_account_id
+from components.kms import customer_key
 
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 ACCESS_LOG_RETENTION_DAYS = 365
@@ -20,6 +22,15 @@ ACCESS_LOG_RETENTION_DAYS = 365
 def bucket_name(prefix: str, purpose: str, account_id: str, region: str) -> str:
     """Globally unique and stable: two stacks (or accounts, or regions) never collide."""
     return f"{prefix}-{purpose}-{account_id}-{region}"
+
+
+def _abort_incomplete_uploads() -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    # Parts of uploads that never completed are billed like objects but never seen; every bucket drops them.
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="abort-incomplete-multipart-uploads", status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=ABORT_INCOMPLETE_UPLOADS_DAYS))
 
 
 @dataclass
@@ -41,12 +52,15 @@ class ArtifactStore(pulumi.ComponentResource):
         # Keys and buckets are also kept in AWS if the stack is ever destroyed on purpose: snapshots and
         # backups stay readable, artifacts stay recoverable.
         retained = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account_id = caller_account_id(self)
 
-        key = aws.kms.Key(f"{name}-key", description="Kubeflow pipeline artifacts in S3",
-                          enable_key_rotation=True, deletion_window_in_days=30, opts=retained)
-        aws.kms.Alias(f"{name}-key", name=pulumi.Output.concat("alias/", args.name_prefix, "-artifacts"),
-                      target_key_id=key.key_id, opts=child)
+        # S3 encrypts objects with the key for whoever may write them (their IAM policies and the bucket
+        # policy decide who); nothing reaches the key except through S3.
+        key = customer_key(
+            f"{name}-key", parent=self, protect=args.protect_data, description="Kubeflow pipeline artifacts in S3",
+            alias=pulumi.Output.concat("alias/", args.name_prefix, "-artifacts"),
+            usage=account_id.apply(lambda account: [iam.key_use_via_service(
+                "S3EncryptsArtifacts", account, f"s3.{args.region}.amazonaws.com", grants=False)]))
 
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
@@ -72,11 +86,7 @@ class ArtifactStore(pulumi.ComponentResource):
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                         noncurrent_days=args.noncurrent_version_days)),
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="abort-incomplete-multipart-uploads", status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=ABORT_INCOMPLETE_UPLOADS_DAYS)),
+                _abort_incomplete_uploads(),
             ],
             opts=child,
         )
@@ -129,7 +139,8 @@ class ArtifactStore(pulumi.ComponentResource):
                 id="expire-logs", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                 expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=ACCESS_LOG_RETENTION_DAYS),
                 noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=30))],
+                    noncurrent_days=30)),
+                   _abort_incomplete_uploads()],
             opts=child)
         policy = aws.s3.BucketPolicy(
             f"{name}-access-logs", bucket=logs.id,

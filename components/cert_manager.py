@@ -11,6 +11,7 @@ from components import iam
 from components.cluster import Cluster
 from components.config import DnsConfig
 from components.helm import helm_release
+from components.options import dependencies
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 from components.versions import CERT_MANAGER
 
@@ -52,7 +53,7 @@ class CertManager(pulumi.ComponentResource):
                 "replicaCount": 2,
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
             },
-            depends_on=[*cluster.ready, *role.ready])
+            depends_on=[*cluster.ready, *role.ready, *dependencies(opts)])
 
         k8s.apiextensions.CustomResource(
             f"{name}-issuer",

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
 from components import iam
-from components.config import ClusterConfig
+from components.config import ClusterConfig, role_name
 from components.eks_addon import eks_addon
+from components.kms import account_id, customer_key
 from components.network import Network
 from components.node_group import NodeGroup, NodeGroupArgs
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
@@ -23,11 +23,56 @@ CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterA
 VPC_CNI_NAMESPACE = "kube-system"
 VPC_CNI_SERVICE_ACCOUNT = "aws-node"
 
-# Ports the control plane opens on nodes: 443 and the usual webhook ports (metrics-server 4443,
-# 6443, 8443, 9443 for the AWS Load Balancer Controller), 10250 for the kubelet (logs, exec, metrics)
-# and 15017 for istiod's admission webhook. Same set as terraform-aws-eks's node group defaults plus
-# Istio's webhook.
-CONTROL_PLANE_TO_NODE_PORTS = (443, 4443, 6443, 8443, 9443, 10250, 15017)
+
+@dataclass(frozen=True)
+class SecurityGroupRule:
+    """One ingress rule: who (`source`) may reach which group (`target`) on what, and who needs it."""
+    key: str       # stable: names the resource
+    target: str    # "cluster" (control plane ENIs) or "node"
+    source: str    # "cluster" or "node"
+    protocol: str  # "tcp", "udp" or "-1" (everything)
+    from_port: int
+    to_port: int
+    needed_by: str
+    renamed_from: str | None = None  # the key it had before, kept as an alias so the rule is not recreated
+
+
+# Every rule the cluster and node security groups have, in one place (README "Security groups" reads it).
+# Control plane to nodes: the kubelet and the webhook ports terraform-aws-eks's recommended node rules open,
+# plus istiod's injection webhook. Between nodes: everything, as EKS's own node group does; pods serve on
+# any port and protocol (DNS over UDP, Istio's 15012/15006, a pod on port 80).
+SECURITY_GROUP_RULES = (
+    SecurityGroupRule("api-from-nodes", "cluster", "node", "tcp", 443, 443,
+                      "kubelets and pods calling the Kubernetes API",
+                      renamed_from="cluster-from-nodes-443"),
+    SecurityGroupRule("https-from-control-plane", "node", "cluster", "tcp", 443, 443,
+                      "aggregated API servers and webhooks on 443",
+                      renamed_from="node-from-cluster-443"),
+    SecurityGroupRule("metrics-server-from-control-plane", "node", "cluster", "tcp", 4443, 4443,
+                      "metrics-server (up to 0.6)",
+                      renamed_from="node-from-cluster-4443"),
+    SecurityGroupRule("webhooks-6443-from-control-plane", "node", "cluster", "tcp", 6443, 6443,
+                      "prometheus-adapter and other webhooks on 6443",
+                      renamed_from="node-from-cluster-6443"),
+    SecurityGroupRule("webhooks-8443-from-control-plane", "node", "cluster", "tcp", 8443, 8443,
+                      "Kubeflow webhooks: KFP cache server, Katib, Knative",
+                      renamed_from="node-from-cluster-8443"),
+    SecurityGroupRule("webhooks-9443-from-control-plane", "node", "cluster", "tcp", 9443, 9443,
+                      "AWS Load Balancer Controller, KServe, Trainer and JobSet webhooks",
+                      renamed_from="node-from-cluster-9443"),
+    SecurityGroupRule("kubelet-from-control-plane", "node", "cluster", "tcp", 10250, 10250,
+                      "kubelet (logs, exec, metrics); cert-manager and external-secrets webhooks",
+                      renamed_from="node-from-cluster-10250"),
+    SecurityGroupRule("metrics-server-10251-from-control-plane", "node", "cluster", "tcp", 10251, 10251,
+                      "metrics-server 0.7+"),
+    SecurityGroupRule("istiod-webhook-from-control-plane", "node", "cluster", "tcp", 15017, 15017,
+                      "istiod sidecar injection and validation webhooks",
+                      renamed_from="node-from-cluster-15017"),
+    SecurityGroupRule("all-between-nodes", "node", "node", "-1", 0, 0,
+                      "pod to pod across nodes: CoreDNS (TCP/UDP 53), Istio, services on any port"),
+)
+CONTROL_PLANE_TO_NODE_PORTS = tuple(r.from_port for r in SECURITY_GROUP_RULES
+                                    if r.target == "node" and r.source == "cluster")
 
 
 def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> dict:
@@ -66,7 +111,7 @@ class Cluster(pulumi.ComponentResource):
     arn: pulumi.Output[str]
     kubernetes_version: str
     addon_versions: Mapping[str, str]  # per-stack pins (config cluster.addonVersions)
-    ready: list[pulumi.Resource]       # node groups and coredns: depend on these to schedule pods
+    ready: list[pulumi.Resource]       # node groups, coredns, access: depend on these to schedule pods
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
@@ -81,69 +126,78 @@ class Cluster(pulumi.ComponentResource):
         cfg = args.config
         net = args.network
         child = pulumi.ResourceOptions(parent=self)
+        account = account_id(self)
 
-        secrets_key = aws.kms.Key(
-            f"{name}-secrets",
-            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cfg.name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data),
+        role = aws.iam.Role(
+            f"{name}-control-plane",
+            assume_role_policy=iam.to_json(iam.service_trust("eks.amazonaws.com", tag_session=True)),
+            description=f"EKS control plane of {cfg.name}",
+            opts=child,
         )
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/{cfg.name}-eks-secrets",
-                      target_key_id=secrets_key.key_id, opts=child)
+        role_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-control-plane", role=role.name, policy_arn=iam.EKS_CLUSTER_POLICY, opts=child)
 
-        # Created before the cluster so EKS writes into a group with a retention period instead of
-        # creating one that keeps logs forever.
+        secrets_key = customer_key(
+            f"{name}-secrets", parent=self, protect=args.protect_data,
+            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cfg.name}",
+            alias=f"alias/{cfg.name}-eks-secrets",
+            usage=pulumi.Output.all(account, role.arn).apply(lambda a: [
+                iam.key_use_by_role("ClusterRoleUsesKey", a[1], iam.EKS_CLUSTER_KEY_ACTIONS),
+                iam.key_use_via_service("ClusterCreatorGrantsEks", a[0], f"eks.{args.region}.amazonaws.com"),
+            ]))
+
+        # Created before the cluster so EKS writes into an encrypted group with a retention period instead
+        # of creating one that keeps logs forever, unencrypted.
+        log_group_name = f"/aws/eks/{cfg.name}/cluster"
+        logs_key = customer_key(
+            f"{name}-logs", parent=self, protect=args.protect_data,
+            description=f"Control-plane logs of EKS cluster {cfg.name}", alias=f"alias/{cfg.name}-eks-logs",
+            usage=account.apply(lambda a: [iam.key_use_by_cloudwatch_logs(args.region, a, [log_group_name])]))
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            name=f"/aws/eks/{cfg.name}/cluster",
+            name=log_group_name,
             retention_in_days=cfg.log_retention_days,
+            kms_key_id=logs_key.arn,
             opts=child,
         )
 
         cluster_sg, node_sg = self._security_groups(name, net)
         node_role, node_role_ready = self._node_role(name)
 
-        cluster = eks.Cluster(
+        eks_cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=cfg.name,
             version=cfg.kubernetes_version,
-            vpc_id=net.vpc_id,
-            private_subnet_ids=net.private_subnet_ids,
-            node_associate_public_ip_address=False,
-            endpoint_private_access=True,
-            endpoint_public_access=cfg.endpoint_public_access,
-            public_access_cidrs=list(cfg.public_access_cidrs) or None,
-            authentication_mode=eks.AuthenticationMode.API,
-            access_entries={
-                f"admin-{index}": eks.AccessEntryArgs(
-                    principal_arn=arn,
-                    type=eks.AccessEntryType.STANDARD,
-                    access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
-                        policy_arn=CLUSTER_ADMIN_POLICY,
-                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                    )},
-                )
-                for index, arn in enumerate(cfg.admin_role_arns)
-            },
-            encryption_config_key_arn=secrets_key.arn,
+            role_arn=role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                # The control plane's network interfaces live in the private subnets.
+                subnet_ids=net.private_subnet_ids,
+                # Our group, whose rules are all written out above (EKS adds its own primary group too).
+                security_group_ids=[cluster_sg.id],
+                endpoint_private_access=True,
+                endpoint_public_access=cfg.endpoint_public_access,
+                public_access_cidrs=list(cfg.public_access_cidrs) or None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                # No automatic cluster-admin for whoever runs `pulumi up`: every access entry comes from
+                # config (below), so none can collide with an automatic one (409 ResourceInUseException).
+                bootstrap_cluster_creator_admin_permissions=False,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
+                resources=["secrets"],
+            ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=args.protect_data,
-            # Our own security groups, so every rule is visible and reviewable here.
-            cluster_security_group=cluster_sg,
-            skip_default_security_groups=True,
-            skip_default_node_group=True,
             # Core add-ons are EKS managed add-ons created below, in the right order.
             bootstrap_self_managed_addons=False,
-            use_default_vpc_cni=True,
-            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(enabled=False),
-            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
-            # Pod Identity, not IRSA: no OIDC provider needed.
-            create_oidc_provider=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy],
+                                        protect=args.protect_data),
         )
-        cluster_name = cluster.eks_cluster.name
+        cluster_name = eks_cluster.name
+        access = self._access_entries(name, cfg, cluster_name)
 
         cni_role = ServiceAccountRole(
             f"{name}-vpc-cni",
@@ -183,7 +237,6 @@ class Cluster(pulumi.ComponentResource):
         # times out (pulumi-eks#1819), so it waits for the node groups.
         coredns = self._addon(name, cfg, cluster_name, "coredns", depends_on=list(self.node_groups.values()))
 
-        eks_cluster = cluster.eks_cluster
         config_json = pulumi.Output.all(
             eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data,
         ).apply(lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], args.region)))
@@ -193,8 +246,9 @@ class Cluster(pulumi.ComponentResource):
         self.arn = eks_cluster.arn
         self.kubernetes_version = cfg.kubernetes_version
         self.addon_versions = cfg.addon_versions
-        # What a workload needs before it can be scheduled and resolve names.
-        self.ready = [*self.node_groups.values(), coredns]
+        # What a workload needs before it can be scheduled and resolve names, and before the identity
+        # running `pulumi up` may create it.
+        self.ready = [*self.node_groups.values(), coredns, *access]
         self.endpoint = eks_cluster.endpoint
         self.kubeconfig = pulumi.Output.secret(config_json)
         self.cluster_security_group_id = cluster_sg.id
@@ -209,43 +263,44 @@ class Cluster(pulumi.ComponentResource):
             "node_security_group_id": self.node_security_group_id,
         })
 
+    def _access_entries(self, name: str, cfg: ClusterConfig, cluster_name: pulumi.Output[str]):
+        """cluster-admin for the configured admins and the Deployments role; keyed by role name, so removing
+        one role never renames another's entry."""
+        child = pulumi.ResourceOptions(parent=self)
+        associations = []
+        for arn in cfg.access_role_arns:
+            key = f"{name}-access-{role_name(arn)}"
+            entry = aws.eks.AccessEntry(key, cluster_name=cluster_name, principal_arn=arn, type="STANDARD",
+                                        opts=child)
+            associations.append(aws.eks.AccessPolicyAssociation(
+                key, cluster_name=cluster_name, principal_arn=entry.principal_arn, policy_arn=CLUSTER_ADMIN_POLICY,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child))
+        return associations
+
     def _security_groups(self, name: str, net: Network):
         child = pulumi.ResourceOptions(parent=self)
-        cluster_sg = aws.ec2.SecurityGroup(
-            f"{name}-cluster", vpc_id=net.vpc_id,
-            description="EKS control plane (additional to the EKS-managed primary group)",
-            revoke_rules_on_delete=True, tags={"Name": f"{name}-cluster"}, opts=child)
-        node_sg = aws.ec2.SecurityGroup(
-            f"{name}-node", vpc_id=net.vpc_id,
-            description="EKS nodes and their pods; data services admit this group only",
-            revoke_rules_on_delete=True, tags={"Name": f"{name}-node"}, opts=child)
-
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-cluster-from-nodes-443", security_group_id=cluster_sg.id,
-            referenced_security_group_id=node_sg.id, ip_protocol="tcp", from_port=443, to_port=443,
-            description="Nodes and pods to the Kubernetes API", opts=child)
-        for port in CONTROL_PLANE_TO_NODE_PORTS:
+        groups = {
+            "cluster": aws.ec2.SecurityGroup(
+                f"{name}-cluster", vpc_id=net.vpc_id,
+                description="EKS control plane (additional to the EKS-managed primary group)",
+                revoke_rules_on_delete=True, tags={"Name": f"{name}-cluster"}, opts=child),
+            "node": aws.ec2.SecurityGroup(
+                f"{name}-node", vpc_id=net.vpc_id,
+                description="EKS nodes and their pods; data services admit this group only",
+                revoke_rules_on_delete=True, tags={"Name": f"{name}-node"}, opts=child),
+        }
+        for rule in SECURITY_GROUP_RULES:
+            ports = {} if rule.protocol == "-1" else {"from_port": rule.from_port, "to_port": rule.to_port}
+            aliases = [pulumi.Alias(name=f"{name}-{rule.renamed_from}")] if rule.renamed_from else None
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-node-from-cluster-{port}", security_group_id=node_sg.id,
-                referenced_security_group_id=cluster_sg.id, ip_protocol="tcp",
-                from_port=port, to_port=port,
-                description=f"Control plane to kubelet/webhooks on {port}", opts=child)
-        for protocol in ("tcp", "udp"):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-node-dns-{protocol}", security_group_id=node_sg.id,
-                referenced_security_group_id=node_sg.id, ip_protocol=protocol,
-                from_port=53, to_port=53, description="CoreDNS between nodes", opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-node-to-node", security_group_id=node_sg.id,
-            referenced_security_group_id=node_sg.id, ip_protocol="tcp",
-            from_port=1025, to_port=65535,
-            description="Pod to pod across nodes (mesh, services)", opts=child)
+                f"{name}-{rule.key}", security_group_id=groups[rule.target].id,
+                referenced_security_group_id=groups[rule.source].id, ip_protocol=rule.protocol,
+                description=rule.needed_by, opts=pulumi.ResourceOptions(parent=self, aliases=aliases), **ports)
         # Nodes pull images, reach AWS APIs and the internet through NAT.
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-node-egress", security_group_id=node_sg.id, ip_protocol="-1",
+            f"{name}-node-egress", security_group_id=groups["node"].id, ip_protocol="-1",
             cidr_ipv4="0.0.0.0/0", description="Outbound from nodes", opts=child)
-        return cluster_sg, node_sg
-
+        return groups["cluster"], groups["node"]
     def _node_role(self, name: str):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(

@@ -9,6 +9,7 @@ import pulumi
 from components import iam
 from components.cluster import Cluster
 from components.helm import helm_release
+from components.options import dependencies
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 from components.versions import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGE_TAGS
 
@@ -67,5 +68,5 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 "extraArgs": EXTRA_ARGS,
                 "priorityClassName": "system-cluster-critical",
             },
-            depends_on=[*cluster.ready, *role.ready])
+            depends_on=[*cluster.ready, *role.ready, *dependencies(opts)])
         self.register_outputs({})

@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from components import versions
+from components import instance_types, versions
 
 PROJECT = "mlplatform"
 
@@ -31,21 +31,6 @@ GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
 MAX_AZS = 6
-
-# NVIDIA GPU instance families on x86_64: the accelerator (the `k8s.amazonaws.com/accelerator` label
-# cluster-autoscaler reads) and GPUs per node for each size (EC2 accelerated computing instance specs).
-_GPU_COUNTS_G = {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1,
-                 "12xlarge": 4, "24xlarge": 4, "48xlarge": 8}
-GPU_FAMILIES: dict[str, tuple[str, dict[str, int]]] = {
-    "g4dn": ("nvidia-tesla-t4", {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1,
-                                 "16xlarge": 1, "12xlarge": 4, "metal": 8}),
-    "g5": ("nvidia-a10g", _GPU_COUNTS_G),
-    "g6": ("nvidia-l4", _GPU_COUNTS_G),
-    "g6e": ("nvidia-l40s", _GPU_COUNTS_G),
-    "p3": ("nvidia-tesla-v100", {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}),
-    "p4d": ("nvidia-a100", {"24xlarge": 8}),
-    "p5": ("nvidia-h100", {"48xlarge": 8}),
-}
 
 _AZ_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -87,16 +72,18 @@ class NodeGroupConfig:
     labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def instance(self) -> instance_types.InstanceType:
+        """What every node of the group looks like (validation keeps one shape per group)."""
+        return instance_types.CATALOGUE[self.instance_types[0]]
+
+    @property
     def accelerator(self) -> str | None:
         """The NVIDIA accelerator of this group's instances, or None for a CPU group."""
-        return gpu_accelerator(self.instance_types[0]) if self.gpu else None
+        return self.instance.accelerator if self.gpu else None
 
     @property
     def gpus_per_node(self) -> int:
-        """GPUs on the smallest instance type in the group (what a scale-from-zero template promises)."""
-        if not self.gpu:
-            return 0
-        return min(gpu_count(t) for t in self.instance_types)
+        return self.instance.gpus if self.gpu else 0
 
 
 @dataclass(frozen=True)
@@ -105,6 +92,7 @@ class ClusterConfig:
     kubernetes_version: str
     public_access_cidrs: tuple[str, ...]
     admin_role_arns: tuple[str, ...]
+    deploy_role_arn: str | None  # the Pulumi Deployments role (deployments/); cluster-admin like the admins
     log_retention_days: int
     addon_versions: Mapping[str, str]
     node_groups: tuple[NodeGroupConfig, ...]
@@ -112,6 +100,11 @@ class ClusterConfig:
     @property
     def endpoint_public_access(self) -> bool:
         return bool(self.public_access_cidrs)
+
+    @property
+    def access_role_arns(self) -> tuple[str, ...]:
+        """Every principal with an access entry: the one deliberate list (no automatic creator entry)."""
+        return self.admin_role_arns + ((self.deploy_role_arn,) if self.deploy_role_arn else ())
 
 
 @dataclass(frozen=True)
@@ -140,6 +133,8 @@ class DatabaseConfig:
     backup_retention_days: int
     multi_az: bool
     require_tls: bool
+    log_retention_days: int         # the error and slow-query logs RDS exports to CloudWatch
+    monitoring_interval_seconds: int  # RDS enhanced monitoring
 
 
 @dataclass(frozen=True)
@@ -171,16 +166,9 @@ class StackConfig:
         return self.environment == "prod"
 
 
-def gpu_accelerator(instance_type: str) -> str | None:
-    family, _, _ = instance_type.partition(".")
-    entry = GPU_FAMILIES.get(family)
-    return entry[0] if entry else None
-
-
-def gpu_count(instance_type: str) -> int:
-    family, _, size = instance_type.partition(".")
-    entry = GPU_FAMILIES.get(family)
-    return entry[1].get(size, 0) if entry else 0
+def role_name(arn: str) -> str:
+    """arn:aws:iam::<account>:role/<path>/<name> -> <name>: a stable key for the role's resources."""
+    return arn.rsplit("/", 1)[-1]
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -190,12 +178,12 @@ TOP_LEVEL_KEYS = ("environment", "tags", "network", "cluster", "nodeGroups", "ad
 NETWORK_KEYS = ("vpcCidr", "availabilityZones", "natGateways", "flowLogs", "flowLogRetentionDays")
 DATA_KEYS = ("database", "cache", "artifacts")
 DATABASE_KEYS = ("instanceClass", "allocatedStorageGiB", "maxAllocatedStorageGiB", "backupRetentionDays",
-                 "multiAz", "requireTls")
+                 "multiAz", "requireTls", "logRetentionDays")
 CACHE_KEYS = ("nodeType", "nodes")
 ARTIFACT_KEYS = ("noncurrentVersionDays",)
 ADDON_KEYS = ("dns", "acmeEmail", "externalDns", "certManager", "efs")
 DNS_KEYS = ("domain", "hostedZoneId")
-CLUSTER_KEYS = ("name", "kubernetesVersion", "publicAccessCidrs", "adminRoleArns",
+CLUSTER_KEYS = ("name", "kubernetesVersion", "publicAccessCidrs", "adminRoleArns", "deployRoleArn",
                 "logRetentionDays", "addonVersions")
 NODE_GROUP_KEYS = ("name", "instanceTypes", "capacityType", "minSize", "desiredSize", "maxSize",
                    "diskSizeGiB", "gpu", "amiType", "labels")
@@ -442,6 +430,20 @@ def _parse_cluster(p: _Problems, raw: dict[str, Any], stack: str, is_prod: bool)
         if not _ROLE_ARN_RE.match(arn):
             p.add("cluster.adminRoleArns", f"{arn!r} is not an IAM role ARN "
                   "(arn:aws:iam::<account>:role/<name>)")
+    deployer = _typed(p, "cluster.deployRoleArn", raw.get("deployRoleArn"), str, "an IAM role ARN")
+    if deployer and not _ROLE_ARN_RE.match(deployer):
+        p.add("cluster.deployRoleArn", f"{deployer!r} is not an IAM role ARN (the role deployments/ creates, "
+              "arn:aws:iam::<account>:role/mlplatform-deploy-<stack>)")
+    # EKS accepts one access entry per principal (a second fails with 409 ResourceInUseException), and the
+    # entries are named after the role, so each principal and each role name appears once.
+    principals = [*admins, *([deployer] if deployer else [])]
+    for arn in sorted({a for a in principals if principals.count(a) > 1}):
+        p.add("cluster.adminRoleArns", f"{arn} is listed twice (or is also cluster.deployRoleArn); "
+              "list each principal once")
+    names = [role_name(a) for a in set(principals)]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        p.add("cluster.adminRoleArns", f"two roles are named {name!r}; access entries are keyed by role "
+              "name, so give them distinct names")
 
     retention = _retention(p, "cluster.logRetentionDays", raw.get("logRetentionDays"),
                            365 if is_prod else 30)
@@ -456,8 +458,8 @@ def _parse_cluster(p: _Problems, raw: dict[str, Any], stack: str, is_prod: bool)
                   f"{pinned!r} is not an EKS add-on version such as v1.19.2-eksbuild.1 "
                   "(aws eks describe-addon-versions)")
 
-    return dict(name=name, kubernetes_version=version, public_access_cidrs=cidrs,
-                admin_role_arns=admins, log_retention_days=retention, addon_versions=addon_versions)
+    return dict(name=name, kubernetes_version=version, public_access_cidrs=cidrs, admin_role_arns=admins,
+                deploy_role_arn=deployer, log_retention_days=retention, addon_versions=addon_versions)
 
 
 def _parse_node_groups(p: _Problems, raw: Any, is_prod: bool) -> tuple[NodeGroupConfig, ...]:
@@ -502,22 +504,26 @@ def _parse_node_group(p: _Problems, key: str, raw: dict[str, Any]) -> NodeGroupC
     _unknown_keys(p, key, raw, NODE_GROUP_KEYS)
 
     gpu = _typed(p, f"{key}.gpu", raw.get("gpu"), bool, "true or false") or False
-    instance_types = _string_list(p, f"{key}.instanceTypes", raw.get("instanceTypes")) or ()
-    _required(p, f"{key}.instanceTypes", list(instance_types), "list one or more EC2 instance types")
-    for itype in instance_types:
-        if "." not in itype:
-            p.add(f"{key}.instanceTypes", f"{itype!r} is not an EC2 instance type such as m6i.2xlarge")
-        elif gpu and not gpu_count(itype):
-            families = ", ".join(GPU_FAMILIES)
+    instance_types_ = _string_list(p, f"{key}.instanceTypes", raw.get("instanceTypes")) or ()
+    _required(p, f"{key}.instanceTypes", list(instance_types_), "list one or more EC2 instance types")
+    known = [instance_types.lookup(t) for t in instance_types_]
+    for itype, spec in zip(instance_types_, known, strict=True):
+        if spec is None:
+            p.add(f"{key}.instanceTypes", f"{itype!r} is not in the instance catalogue "
+                  "(components/instance_types.py); use a listed x86_64 type or add it there with its "
+                  "vCPUs, memory and GPUs")
+        elif gpu and not spec.gpus:
+            families = ", ".join(instance_types.GPU_FAMILIES)
             p.add(f"{key}.instanceTypes", f"{itype} has no NVIDIA GPU; a GPU group needs an "
                   f"instance type from the families {families} (or set gpu: false)")
-        elif not gpu and gpu_count(itype):
+        elif not gpu and spec.gpus:
             p.add(f"{key}.instanceTypes", f"{itype} is a GPU instance; set gpu: true so it gets the "
                   "NVIDIA AMI and the GPU taint, or choose a CPU instance type")
-    accelerators = {gpu_accelerator(t) for t in instance_types if gpu and gpu_count(t)}
-    if len(accelerators) > 1:
-        p.add(f"{key}.instanceTypes", f"mixes GPU models {sorted(accelerators)}; one accelerator per "
-              "group, so pods can select it by the k8s.amazonaws.com/accelerator label")
+    shapes = {(s.vcpus, s.memory_gib, s.gpus, s.accelerator) for s in known if s}
+    if len(shapes) > 1:
+        p.add(f"{key}.instanceTypes", f"mixes shapes ({', '.join(instance_types_)}); cluster-autoscaler "
+              "assumes every node of a group has the same CPU, memory and GPUs, so use one size per group "
+              "(a second group for another size)")
 
     ami_type = _typed(p, f"{key}.amiType", raw.get("amiType"), str, "a string")
     expected_ami = GPU_AMI_TYPE if gpu else CPU_AMI_TYPE
@@ -551,7 +557,7 @@ def _parse_node_group(p: _Problems, key: str, raw: dict[str, Any]) -> NodeGroupC
 
     if len(p.lines) != problems_before:
         return None
-    return NodeGroupConfig(name=name, instance_types=instance_types, capacity_type=capacity,
+    return NodeGroupConfig(name=name, instance_types=instance_types_, capacity_type=capacity,
                            min_size=lo, desired_size=want, max_size=hi, disk_size_gib=disk,
                            gpu=gpu, ami_type=ami_type, labels=labels)
 
@@ -621,6 +627,7 @@ def _parse_data(p: _Problems, raw: dict[str, Any], is_prod: bool) -> DataConfig:
     if is_prod and not multi_az:
         p.add("data.database.multiAz", "prod runs the database in two AZs; set true")
     require_tls = _typed(p, "data.database.requireTls", db.get("requireTls"), bool, "true or false") or False
+    db_logs = _retention(p, "data.database.logRetentionDays", db.get("logRetentionDays"), 365 if is_prod else 30)
 
     cache = _settings(p, "data.cache", raw.get("cache"), CACHE_KEYS)
     node_type = _typed(p, "data.cache.nodeType", cache.get("nodeType"), str, "a string") \
@@ -638,7 +645,9 @@ def _parse_data(p: _Problems, raw: dict[str, Any], is_prod: bool) -> DataConfig:
     return DataConfig(
         database=DatabaseConfig(instance_class=instance_class, allocated_storage_gib=storage,
                                 max_allocated_storage_gib=max_storage, backup_retention_days=backups,
-                                multi_az=multi_az, require_tls=require_tls),
+                                multi_az=multi_az, require_tls=require_tls, log_retention_days=db_logs,
+                                # Enhanced monitoring: OS metrics every 15 s in prod, every minute in dev.
+                                monitoring_interval_seconds=15 if is_prod else 60),
         cache=CacheConfig(node_type=node_type, nodes=nodes),
         noncurrent_version_days=noncurrent,
     )

@@ -13,9 +13,11 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components import iam
 from components.cluster import Cluster
 from components.config import DatabaseConfig
 from components.external_secrets import ExternalSecrets
+from components.kms import account_id, customer_key
 from components.network import Network, nodes_only_security_group
 from components.secret_store import stored_secret
 from components.versions import MYSQL_CLIENT_IMAGE, MYSQL_ENGINE_VERSION, MYSQL_PARAMETER_GROUP_FAMILY
@@ -33,6 +35,12 @@ KATIB_USER = "katib"
 DATABASE_GRANTS = {KUBEFLOW_USER: (PIPELINE_DATABASE, METADATA_DATABASE, CACHE_DATABASE),
                    KATIB_USER: (KATIB_DATABASE,)}
 BOOTSTRAP_NAMESPACE = "mlplatform-data"
+# Logs RDS exports to CloudWatch, each into /aws/rds/instance/<identifier>/<type>.
+EXPORTED_LOGS = ("error", "slowquery")
+
+
+def log_group_name(identifier: str, log_type: str) -> str:
+    return f"/aws/rds/instance/{identifier}/{log_type}"
 
 
 def parameters(require_tls: bool) -> dict[str, str]:
@@ -74,6 +82,7 @@ class DatabaseArgs:
     network: Network
     config: DatabaseConfig
     secrets: ExternalSecrets
+    region: str
     protect_data: bool
 
 
@@ -82,18 +91,41 @@ class Database(pulumi.ComponentResource):
     port: int
     kubeflow_secret_name: pulumi.Output[str]
     katib_secret_name: pulumi.Output[str]
+    admin_secret_arn: pulumi.Output[str]  # managed and rotated by RDS
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:database:Database", name, None, opts)
         cfg, cluster, net = args.config, args.cluster, args.network
         child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
-        # The key outlives a deliberate teardown: the final snapshot is encrypted with it.
-        retained = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         prefix = cluster.name
+        identifier = prefix.apply(lambda p: f"{p}-mysql")
+        log_groups = identifier.apply(lambda i: [log_group_name(i, t) for t in EXPORTED_LOGS])
 
-        key = aws.kms.Key(f"{name}-key", description="Kubeflow metadata database (RDS storage, Performance Insights)",
-                          enable_key_rotation=True, deletion_window_in_days=30, opts=retained)
+        # RDS encrypts storage, snapshots and Performance Insights for whoever creates the instance;
+        # CloudWatch Logs encrypts the exported logs. The key outlives a deliberate teardown: the final
+        # snapshot is encrypted with it.
+        key = customer_key(
+            f"{name}-key", parent=self, protect=args.protect_data,
+            description="Kubeflow metadata database (RDS storage, Performance Insights, exported logs)",
+            alias=prefix.apply(lambda p: f"alias/{p}-database"),
+            usage=pulumi.Output.all(account_id(self), log_groups).apply(lambda a: [
+                iam.key_use_via_service("RdsEncryptsTheDatabase", a[0], f"rds.{args.region}.amazonaws.com"),
+                iam.key_use_by_cloudwatch_logs(args.region, a[0], a[1]),
+            ]))
+        # Created before the instance so RDS exports into encrypted groups with a retention period
+        # instead of creating groups that keep logs forever.
+        exported = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-{log_type}-logs", name=identifier.apply(lambda i, t=log_type: log_group_name(i, t)),
+                retention_in_days=cfg.log_retention_days, kms_key_id=key.arn, opts=child)
+            for log_type in EXPORTED_LOGS
+        ]
+        monitoring_role = aws.iam.Role(
+            f"{name}-monitoring", description="RDS enhanced monitoring publishes OS metrics to CloudWatch",
+            assume_role_policy=iam.to_json(iam.service_trust("monitoring.rds.amazonaws.com")), opts=child)
+        monitoring_policy = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring", role=monitoring_role.name, policy_arn=iam.RDS_MONITORING_POLICY, opts=child)
+
         security_group = nodes_only_security_group(
             f"{name}-sg", parent=self, vpc_id=net.vpc_id, node_security_group_id=cluster.node_security_group_id,
             port=PORT, description="RDS MySQL: only the EKS nodes, only MySQL")
@@ -107,10 +139,11 @@ class Database(pulumi.ComponentResource):
                         for k, v in parameters(cfg.require_tls).items()],
             opts=child)
 
+        # The admin password is RDS's own: generated, kept in Secrets Manager and rotated every 7 days by RDS,
+        # never seen by Pulumi. The Kubeflow users' passwords are generated here.
         passwords = {user: random.RandomPassword(f"{name}-{user}-password", length=32, special=False, opts=child)
-                     for user in (ADMIN_USER, KUBEFLOW_USER, KATIB_USER)}
+                     for user in (KUBEFLOW_USER, KATIB_USER)}
 
-        identifier = prefix.apply(lambda p: f"{p}-mysql")
         instance = aws.rds.Instance(
             f"{name}-mysql",
             identifier=identifier,
@@ -129,7 +162,8 @@ class Database(pulumi.ComponentResource):
             publicly_accessible=False,
             port=PORT,
             username=ADMIN_USER,
-            password=pulumi.Output.secret(passwords[ADMIN_USER].result),
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=args.secrets.key_arn,
             multi_az=cfg.multi_az,
             backup_retention_period=cfg.backup_retention_days,
             backup_window="03:00-04:00",
@@ -141,42 +175,48 @@ class Database(pulumi.ComponentResource):
             performance_insights_enabled=args.protect_data,
             performance_insights_kms_key_id=key.arn if args.protect_data else None,
             performance_insights_retention_period=7 if args.protect_data else None,
-            enabled_cloudwatch_logs_exports=["error", "slowquery"],
+            enabled_cloudwatch_logs_exports=list(EXPORTED_LOGS),
+            monitoring_interval=cfg.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.arn,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             # prod applies changes in the maintenance window, not in the middle of the day.
             apply_immediately=not args.protect_data,
-            opts=stateful,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data,
+                                        depends_on=[*exported, monitoring_policy]),
         )
+        admin_secret_arn = instance.master_user_secrets.apply(lambda s: s[0].secret_arn)
 
         def credentials(user: str) -> pulumi.Output[dict]:
             return pulumi.Output.all(instance.address, passwords[user].result).apply(
                 lambda a: {"username": user, "password": a[1], "host": a[0], "port": str(PORT)})
 
-        admin_secret = stored_secret(
-            f"{name}-admin-secret", parent=self, cluster_name=prefix, path="data/mysql-admin",
-            value=credentials(ADMIN_USER), description="RDS MySQL admin (bootstrap only)",
-            protect=args.protect_data)
         kubeflow_secret = stored_secret(
             f"{name}-kubeflow-secret", parent=self, cluster_name=prefix, path="kubeflow/mysql",
             value=credentials(KUBEFLOW_USER), description="Kubeflow Pipelines and ML Metadata database user",
-            protect=args.protect_data)
+            kms_key_id=args.secrets.key_arn, protect=args.protect_data)
         katib_secret = stored_secret(
             f"{name}-katib-secret", parent=self, cluster_name=prefix, path="kubeflow/katib-mysql",
-            value=credentials(KATIB_USER), description="Katib database user", protect=args.protect_data)
+            value=credentials(KATIB_USER), description="Katib database user", kms_key_id=args.secrets.key_arn,
+            protect=args.protect_data)
+        # The RDS-managed secret is named by RDS (rds!db-...), outside the cluster's prefix: external-secrets
+        # may read exactly this one for the bootstrap job.
+        admin_read = args.secrets.grant_read(f"{name}-admin-secret-read", parent=self, secret_arn=admin_secret_arn)
 
-        self._bootstrap(name, args, instance, {ADMIN_USER: admin_secret, KUBEFLOW_USER: kubeflow_secret,
-                                              KATIB_USER: katib_secret})
+        self._bootstrap(name, args, instance, {ADMIN_USER: admin_secret_arn, KUBEFLOW_USER: kubeflow_secret.name,
+                                              KATIB_USER: katib_secret.name}, admin_read)
 
         self.address = instance.address
         self.port = PORT
         self.kubeflow_secret_name = kubeflow_secret.name
         self.katib_secret_name = katib_secret.name
-        self.register_outputs({"address": self.address})
+        self.admin_secret_arn = admin_secret_arn
+        self.register_outputs({"address": self.address, "admin_secret_arn": self.admin_secret_arn})
 
     def _bootstrap(self, name: str, args: DatabaseArgs, instance: aws.rds.Instance,
-                   secrets: dict[str, aws.secretsmanager.Secret]) -> None:
+                   secrets: dict[str, pulumi.Input[str]], admin_read: pulumi.Resource) -> None:
         """A Job in the cluster (the database is reachable only from the nodes) that creates the
-        databases and users. Its credentials come from Secrets Manager through external-secrets."""
+        databases and users. Its credentials come from Secrets Manager through external-secrets: the admin's
+        from the secret RDS manages (so it works across RDS's rotations), the users' from ours."""
         child = pulumi.ResourceOptions(parent=self)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=BOOTSTRAP_NAMESPACE), opts=child)
@@ -192,10 +232,10 @@ class Database(pulumi.ComponentResource):
                 "refreshInterval": "1h",
                 "secretStoreRef": {"kind": "ClusterSecretStore", "name": args.secrets.cluster_secret_store},
                 "target": {"name": env_secret, "creationPolicy": "Owner"},
-                "data": [{"secretKey": env, "remoteRef": {"key": secrets[user].name, "property": prop}}
+                "data": [{"secretKey": env, "remoteRef": {"key": secrets[user], "property": prop}}
                          for env, user, prop in remote],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, args.secrets.store]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, args.secrets.store, admin_read]))
         k8s.batch.v1.Job(
             f"{name}-bootstrap",
             metadata=k8s.meta.v1.ObjectMetaArgs(namespace=BOOTSTRAP_NAMESPACE, labels={"app": "mysql-bootstrap"}),

@@ -10,12 +10,16 @@ from components import iam
 from components.cluster import Cluster
 from components.config import DnsConfig
 from components.helm import helm_release
+from components.options import dependencies
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 from components.versions import EXTERNAL_DNS
 
 NAMESPACE = "external-dns"
 SERVICE_ACCOUNT = "external-dns"
-SOURCES = ["service", "ingress", "istio-gateway", "istio-virtualservice"]
+SOURCES = ["service", "ingress"]
+# external-dns 0.21 exits (and publishes nothing) when a source's CRDs are missing after 60 s
+# (controller/execute.go), so the Istio sources are on only once Istio's CRDs exist.
+ISTIO_SOURCES = ["istio-gateway", "istio-virtualservice"]
 
 
 @dataclass
@@ -25,6 +29,9 @@ class ExternalDnsArgs:
     region: str
     # prod never deletes records it did not create in this run's view (upsert-only); dev cleans up.
     upsert_only: bool
+    # Istio's CRDs (its `base` chart), when Istio is installed: external-dns then also watches Istio
+    # Gateways and VirtualServices, and starts after the CRDs exist.
+    istio_crds: pulumi.Resource | None = None
 
 
 class ExternalDns(pulumi.ComponentResource):
@@ -42,7 +49,7 @@ class ExternalDns(pulumi.ComponentResource):
                 "provider": {"name": "aws"},
                 "env": [{"name": "AWS_DEFAULT_REGION", "value": args.region}],
                 "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
-                "sources": SOURCES,
+                "sources": SOURCES + (ISTIO_SOURCES if args.istio_crds else []),
                 "domainFilters": [dns.domain],
                 "extraArgs": [f"--zone-id-filter={dns.hosted_zone_id}"],
                 "policy": "upsert-only" if args.upsert_only else "sync",
@@ -52,5 +59,6 @@ class ExternalDns(pulumi.ComponentResource):
                 # A TXT record cannot share a name with a CNAME; the prefix keeps ownership records apart.
                 "txtPrefix": "extdns-",
             },
-            depends_on=[*cluster.ready, *role.ready])
+            depends_on=[*cluster.ready, *role.ready, *dependencies(opts),
+                        *([args.istio_crds] if args.istio_crds else [])])
         self.register_outputs({})

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import iam
 from components.cluster import Cluster
 from components.helm import helm_release
+from components.kms import account_id, customer_key
+from components.options import dependencies
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 from components.secret_store import secret_name_prefix
 from components.versions import EXTERNAL_SECRETS
@@ -29,11 +32,13 @@ def cluster_secret_arns(cluster_arn: str, cluster_name: str) -> str:
 class ExternalSecretsArgs:
     cluster: Cluster
     region: str
+    protect_data: bool  # prod: the key that encrypts every secret is kept
 
 
 class ExternalSecrets(pulumi.ComponentResource):
     cluster_secret_store: str
-    store: pulumi.Resource  # what an ExternalSecret must depend on
+    store: pulumi.Resource      # what an ExternalSecret must depend on
+    key_arn: pulumi.Output[str]  # the customer key every Secrets Manager secret of this stack is encrypted with
 
     def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:external_secrets:ExternalSecrets", name, None, opts)
@@ -45,10 +50,22 @@ class ExternalSecrets(pulumi.ComponentResource):
             ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
                                    policy=policy),
             opts=pulumi.ResourceOptions(parent=self))
+        via_secrets_manager = f"secretsmanager.{args.region}.amazonaws.com"
+        # Secrets are written by the deployer (and RDS, for the database's master secret) through Secrets
+        # Manager, and read in the cluster by external-secrets' role only.
+        key = customer_key(
+            f"{name}-key", parent=self, protect=args.protect_data,
+            description="Secrets Manager secrets of the ML platform",
+            alias=cluster.name.apply(lambda n: f"alias/{n}-secrets-manager"),
+            usage=pulumi.Output.all(account_id(self), role.role_arn).apply(lambda a: [
+                iam.key_use_via_service("WriteThroughSecretsManager", a[0], via_secrets_manager, grants=False),
+                iam.key_use_by_role("ExternalSecretsReads", a[1], ["kms:Decrypt", "kms:DescribeKey"],
+                                    via_service=via_secrets_manager),
+            ]))
         release = helm_release(
             f"{name}-chart", parent=self, chart=EXTERNAL_SECRETS, namespace=NAMESPACE,
             values={"installCRDs": True, "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
-            depends_on=[*cluster.ready, *role.ready])
+            depends_on=[*cluster.ready, *role.ready, *dependencies(opts)])
         self.store = k8s.apiextensions.CustomResource(
             f"{name}-store",
             api_version="external-secrets.io/v1",
@@ -60,4 +77,15 @@ class ExternalSecrets(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
         )
         self.cluster_secret_store = CLUSTER_SECRET_STORE
-        self.register_outputs({})
+        self.key_arn = key.arn
+        self._role = role
+        self.register_outputs({"key_arn": self.key_arn})
+
+    def grant_read(self, resource_name: str, *, parent: pulumi.Resource,
+                   secret_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:
+        """Let external-secrets read one more secret by its exact ARN: one a service names itself, outside
+        the <cluster>/ prefix (e.g. the RDS master secret). Depend on the result before syncing it."""
+        return aws.iam.RolePolicy(
+            resource_name, role=self._role.role_name,
+            policy=iam.to_json(pulumi.Output.from_input(secret_arn).apply(iam.external_secrets_reader)),
+            opts=pulumi.ResourceOptions(parent=parent))

@@ -13,16 +13,23 @@ import pulumi
 Document = dict[str, Any]
 
 
-def service_trust(service: str) -> Document:
+def service_trust(service: str, tag_session: bool = False) -> Document:
     """Trust policy letting one AWS service principal assume the role."""
     return {
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
             "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
+            "Action": ["sts:AssumeRole", "sts:TagSession"] if tag_session else "sts:AssumeRole",
         }],
     }
+
+
+# The EKS cluster role (EKS user guide, "Amazon EKS cluster IAM role": trust eks.amazonaws.com with
+# sts:AssumeRole and sts:TagSession, and the AmazonEKSClusterPolicy managed policy).
+EKS_CLUSTER_POLICY = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"
+# RDS enhanced monitoring (RDS user guide, "Setting up and enabling Enhanced Monitoring").
+RDS_MONITORING_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
 def flow_logs_to_cloudwatch(log_group_arn: str) -> Document:
@@ -89,25 +96,18 @@ EBS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
 EFS_CSI_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy"
 
 
-def ebs_csi_kms(key_arn: str) -> Document:
-    """Use of the customer key that encrypts EBS volumes.
+def ebs_csi_key_use(role_arn: str) -> list[Document]:
+    """Key policy statements letting the EBS CSI driver's role create encrypted volumes with the key.
 
     Source: kubernetes-sigs/aws-ebs-csi-driver docs/install.md, "KMS key permissions"; grants only for
     AWS resources (EBS attaches the volume through a grant).
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "GrantsForEbs", "Effect": "Allow",
-             "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-             "Resource": key_arn,
-             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
-            {"Sid": "UseKey", "Effect": "Allow",
-             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-                        "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
-             "Resource": key_arn},
-        ],
-    }
+    return [
+        key_use_by_role("EbsCsiDriverUsesKey", role_arn),
+        {"Sid": "EbsCsiDriverGrantsForVolumes", "Effect": "Allow", "Principal": {"AWS": role_arn},
+         "Action": KMS_GRANT_ACTIONS, "Resource": "*",
+         "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+    ]
 
 
 def hosted_zone_arn(zone_id: str) -> str:
@@ -185,7 +185,7 @@ def cluster_autoscaler(cluster_name: str, nodegroup_arns: str) -> Document:
 
 
 def external_secrets_reader(secret_arns: str) -> Document:
-    """Read the secrets under this cluster's prefix in Secrets Manager.
+    """Read secrets in Secrets Manager: those under this cluster's prefix, or one secret by its ARN.
 
     Source: external-secrets docs, provider "AWS Secrets Manager" (IAM policy). Scoped to
     secret:<cluster>/* so one cluster cannot read another's secrets.
@@ -319,3 +319,81 @@ def access_log_delivery(log_bucket_arn: str, source_bucket_arn: str, account_id:
 
 def bucket_policy(*statements: Document) -> Document:
     return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+# ---- KMS key policies ---------------------------------------------------------------------------------
+# Every key gets an explicit policy: the account may administer the key (through IAM, so a key can never
+# be locked out), and only what this stack wires to the key may use it. Usage is granted to a named role,
+# to an AWS service for one resource (CloudWatch Logs), or to the account's principals only through one
+# AWS service (kms:ViaService), the way AWS's own managed keys are scoped.
+
+# Administration without use (AWS KMS developer guide, "Default key policy", the key administrators
+# statement, with its wildcards written out).
+KMS_ADMIN_ACTIONS = [
+    "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:DescribeKey", "kms:EnableKey",
+    "kms:DisableKey", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies",
+    "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:UpdateKeyDescription",
+    "kms:RevokeGrant", "kms:RetireGrant", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+]
+# Use of a key for data (AWS KMS developer guide, "Default key policy", the key users statement).
+KMS_USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+                   "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
+# Services that hold the key for the resources they encrypt do so through grants.
+KMS_GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+
+
+def account_root(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
+
+
+def key_policy(account_id: str, *usage: Document) -> Document:
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersKey", "Effect": "Allow", "Principal": {"AWS": account_root(account_id)},
+         "Action": KMS_ADMIN_ACTIONS, "Resource": "*"},
+        *usage,
+    ]}
+
+
+def key_use_by_role(sid: str, role_arn: str, actions: list[str] | None = None,
+                    via_service: str | None = None) -> Document:
+    """One role uses the key directly (no IAM policy needed on the role)."""
+    statement: Document = {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": role_arn},
+                           "Action": actions or KMS_USE_ACTIONS, "Resource": "*"}
+    if via_service:
+        statement["Condition"] = {"StringEquals": {"kms:ViaService": via_service}}
+    return statement
+
+
+def key_use_via_service(sid: str, account_id: str, via_service: str, grants: bool = True) -> Document:
+    """The account's principals (as their IAM policies allow) use the key only through one AWS service,
+    e.g. rds.<region>.amazonaws.com: the caller creating the database lets RDS encrypt with it.
+
+    Source: AWS KMS developer guide, "kms:ViaService" and "kms:CallerAccount" condition keys (the form of
+    the AWS managed keys' policies)."""
+    return {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": account_root(account_id)},
+            "Action": KMS_USE_ACTIONS + (KMS_GRANT_ACTIONS if grants else []), "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": via_service, "kms:CallerAccount": account_id}}}
+
+
+def key_use_by_cloudwatch_logs(region: str, account_id: str, log_group_names: list[str]) -> Document:
+    """CloudWatch Logs encrypts these log groups, and no others, with the key.
+
+    Source: Amazon CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS" (key
+    policy with the kms:EncryptionContext:aws:logs:arn condition)."""
+    return {"Sid": "CloudWatchLogsEncryptsTheseGroups", "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": KMS_USE_ACTIONS, "Resource": "*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
+                log_group_arn(region, account_id, name) for name in log_group_names]}}}
+
+
+def log_group_arn(region: str, account_id: str, name: str) -> str:
+    return f"arn:aws:logs:{region}:{account_id}:log-group:{name}"
+
+
+# EKS secrets encryption: the cluster role uses the key (terraform-aws-eks cluster encryption policy:
+# kms:Encrypt, kms:Decrypt, kms:ListGrants, kms:DescribeKey), and whoever creates the cluster lets EKS
+# take a grant (kms:CreateGrant, kms:DescribeKey through eks.<region>.amazonaws.com).
+EKS_CLUSTER_KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]

@@ -10,6 +10,7 @@ import pulumi
 from components import iam
 from components.cluster import Cluster
 from components.helm import helm_release
+from components.options import dependencies
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 from components.versions import AWS_LOAD_BALANCER_CONTROLLER
 
@@ -51,5 +52,5 @@ class LoadBalancerController(pulumi.ComponentResource):
                 "enableWaf": False,
                 "enableWafv2": False,
             },
-            depends_on=[*cluster.ready, *role.ready])
+            depends_on=[*cluster.ready, *role.ready, *dependencies(opts)])
         self.register_outputs({})

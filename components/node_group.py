@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import NodeGroupConfig
+from components.options import dependencies
 
 GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_TAINT_VALUE = "true"
@@ -63,9 +64,8 @@ class NodeGroup(pulumi.ComponentResource):
         super().__init__("mlplatform:cluster:NodeGroup", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        # depends_on given to a component does not reach its children; nodes must not start before
-        # what they need (networking add-ons, node role policies), so pass it on explicitly.
-        ready = list((opts.depends_on if opts else None) or [])
+        # Nodes must not start before what they need (networking add-ons, node role policies).
+        ready = dependencies(opts)
 
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",

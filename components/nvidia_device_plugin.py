@@ -13,6 +13,7 @@ import pulumi
 from components.cluster import Cluster
 from components.helm import helm_release
 from components.node_group import GPU_PRESENT_LABEL, GPU_TAINT_KEY
+from components.options import dependencies
 from components.versions import NVIDIA_DEVICE_PLUGIN
 
 NAMESPACE = "kube-system"
@@ -37,5 +38,5 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                 "gfd": {"enabled": False},
                 "nfd": {"enabled": False},
             },
-            depends_on=args.cluster.ready)
+            depends_on=[*args.cluster.ready, *dependencies(opts)])
         self.register_outputs({})

@@ -15,13 +15,14 @@ def secret_name_prefix(cluster_name: str) -> str:
 
 
 def stored_secret(resource_name: str, *, parent: pulumi.Resource, cluster_name: pulumi.Input[str], path: str,
-                  value: pulumi.Input[dict[str, Any]], description: str,
+                  value: pulumi.Input[dict[str, Any]], description: str, kms_key_id: pulumi.Input[str],
                   protect: bool) -> aws.secretsmanager.Secret:
-    """The secret is named <cluster>/<path>."""
+    """The secret is named <cluster>/<path> and encrypted with the stack's Secrets Manager key."""
     secret = aws.secretsmanager.Secret(
         resource_name,
         name=pulumi.Output.from_input(cluster_name).apply(lambda c: secret_name_prefix(c) + path),
         description=description,
+        kms_key_id=kms_key_id,
         # prod: a deleted secret can be restored for 30 days; dev: deleted at once so the name is free again.
         recovery_window_in_days=30 if protect else 0,
         opts=pulumi.ResourceOptions(parent=parent),

@@ -12,8 +12,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components import iam
 from components.cluster import Cluster
 from components.config import CacheConfig
+from components.external_secrets import ExternalSecrets
+from components.kms import account_id, customer_key
 from components.network import Network, nodes_only_security_group
 from components.secret_store import stored_secret
 from components.versions import VALKEY_ENGINE_VERSION
@@ -26,6 +29,8 @@ class SessionCacheArgs:
     cluster: Cluster
     network: Network
     config: CacheConfig
+    secrets: ExternalSecrets
+    region: str
     protect_data: bool
 
 
@@ -39,12 +44,15 @@ class SessionCache(pulumi.ComponentResource):
         cfg, cluster, net = args.config, args.cluster, args.network
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
-        # The key outlives a deliberate teardown: the final snapshot is encrypted with it.
-        retained = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         replicated = cfg.nodes > 1
 
-        key = aws.kms.Key(f"{name}-key", description="Session cache (ElastiCache) at rest",
-                          enable_key_rotation=True, deletion_window_in_days=30, opts=retained)
+        # ElastiCache encrypts the cache and its snapshots for whoever creates it; the key outlives a
+        # deliberate teardown, since the final snapshot is encrypted with it.
+        key = customer_key(
+            f"{name}-key", parent=self, protect=args.protect_data, description="Session cache (ElastiCache) at rest",
+            alias=cluster.name.apply(lambda n: f"alias/{n}-session-cache"),
+            usage=account_id(self).apply(lambda account: [iam.key_use_via_service(
+                "ElastiCacheEncryptsTheCache", account, f"elasticache.{args.region}.amazonaws.com")]))
         security_group = nodes_only_security_group(
             f"{name}-sg", parent=self, vpc_id=net.vpc_id, node_security_group_id=cluster.node_security_group_id,
             port=PORT, description="Session cache: only the EKS nodes, only Valkey")
@@ -86,7 +94,8 @@ class SessionCache(pulumi.ComponentResource):
                 lambda a: {"host": a[0], "port": str(PORT), "password": a[1],
                            # oauth2-proxy --redis-connection-url; rediss:// because TLS is required.
                            "url": f"rediss://{a[0]}:{PORT}"}),
-            description="oauth2-proxy session store (Valkey) endpoint and AUTH token", protect=args.protect_data)
+            description="oauth2-proxy session store (Valkey) endpoint and AUTH token",
+            kms_key_id=args.secrets.key_arn, protect=args.protect_data)
 
         self.address = group.primary_endpoint_address
         self.port = PORT

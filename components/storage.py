@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components import iam
 from components.cluster import Cluster
 from components.eks_addon import eks_addon
+from components.kms import account_id, customer_key
 from components.network import Network, nodes_only_security_group
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 
@@ -27,6 +28,7 @@ NFS_PORT = 2049
 class StorageArgs:
     cluster: Cluster
     network: Network
+    region: str
     efs: bool
     protect_data: bool
 
@@ -38,20 +40,21 @@ class Storage(pulumi.ComponentResource):
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:storage:Storage", name, None, opts)
         cluster = args.cluster
-        child = pulumi.ResourceOptions(parent=self)
-        # The key outlives a deliberate teardown: retained volumes and EFS backups are encrypted with it.
-        retained = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         # Prod keeps a volume when its claim is deleted: a mistaken `kubectl delete pvc` loses no data.
         reclaim_policy = "Retain" if args.protect_data else "Delete"
 
-        key = aws.kms.Key(f"{name}-volumes", description="EBS and EFS volumes of the ML platform",
-                          enable_key_rotation=True, deletion_window_in_days=30, opts=retained)
-        aws.kms.Alias(f"{name}-volumes", name=cluster.name.apply(lambda n: f"alias/{n}-volumes"),
-                      target_key_id=key.key_id, opts=child)
-
-        ebs_driver = self._csi_driver(
-            name, "ebs-csi", cluster, "aws-ebs-csi-driver", EBS_CSI_SERVICE_ACCOUNT, iam.EBS_CSI_POLICY,
-            policy=key.arn.apply(iam.ebs_csi_kms))
+        ebs_role = self._csi_role(name, "ebs-csi", cluster, EBS_CSI_SERVICE_ACCOUNT, iam.EBS_CSI_POLICY)
+        efs_via = f"elasticfilesystem.{args.region}.amazonaws.com"
+        # The EBS CSI driver's role creates encrypted volumes with the key; EFS encrypts the file system for
+        # whoever creates it. Nothing else may use the key.
+        key = customer_key(
+            f"{name}-volumes", parent=self, description="EBS and EFS volumes of the ML platform",
+            alias=cluster.name.apply(lambda n: f"alias/{n}-volumes"), protect=args.protect_data,
+            usage=pulumi.Output.all(account_id(self), ebs_role.role_arn).apply(lambda a: [
+                *iam.ebs_csi_key_use(a[1]),
+                *([iam.key_use_via_service("EfsEncryptsFileSystem", a[0], efs_via)] if args.efs else []),
+            ]))
+        ebs_driver = self._csi_addon(name, cluster, "aws-ebs-csi-driver", ebs_role, depends_on=[key])
 
         # New clusters (1.30+) get a gp2 class without the default annotation (EKS 1.30 release notes),
         # so this is the cluster's only default class.
@@ -103,8 +106,8 @@ class Storage(pulumi.ComponentResource):
             for index, subnet_id in enumerate(net.private_subnet_ids)
         ]
 
-        efs_driver = self._csi_driver(
-            name, "efs-csi", cluster, "aws-efs-csi-driver", EFS_CSI_SERVICE_ACCOUNT, iam.EFS_CSI_POLICY)
+        efs_role = self._csi_role(name, "efs-csi", cluster, EFS_CSI_SERVICE_ACCOUNT, iam.EFS_CSI_POLICY)
+        efs_driver = self._csi_addon(name, cluster, "aws-efs-csi-driver", efs_role)
 
         k8s.storage.v1.StorageClass(
             f"{name}-efs",
@@ -118,15 +121,18 @@ class Storage(pulumi.ComponentResource):
         )
         return file_system.id
 
-    def _csi_driver(self, name: str, short_name: str, cluster: Cluster, addon: str, service_account: str,
-                    managed_policy: str, policy: pulumi.Input[iam.Document] | None = None) -> aws.eks.Addon:
-        """A CSI driver as an EKS add-on that carries its own Pod Identity role."""
-        role = ServiceAccountRole(
+    def _csi_role(self, name: str, short_name: str, cluster: Cluster, service_account: str,
+                  managed_policy: str) -> ServiceAccountRole:
+        return ServiceAccountRole(
             f"{name}-{short_name}",
             ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=CSI_NAMESPACE, service_account=service_account,
-                                   managed_policy_arns=[managed_policy], policy=policy, association_by_addon=True),
+                                   managed_policy_arns=[managed_policy], association_by_addon=True),
             opts=pulumi.ResourceOptions(parent=self))
+
+    def _csi_addon(self, name: str, cluster: Cluster, addon: str, role: ServiceAccountRole,
+                   depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
+        """A CSI driver as an EKS add-on that carries its own Pod Identity role."""
         return eks_addon(
             f"{name}-{addon}", parent=self, cluster_name=cluster.name, addon=addon,
             kubernetes_version=cluster.kubernetes_version, pinned_version=cluster.addon_versions.get(addon),
-            role=role, depends_on=cluster.ready)
+            role=role, depends_on=[*cluster.ready, *(depends_on or [])])

@@ -60,10 +60,16 @@ oidc = aws.iam.OpenIdConnectProvider(
     client_id_lists=[organization],
 )
 
+def deploy_role_name(stack: str) -> str:
+    """A fixed name, so the platform stack can list the role's ARN (cluster.deployRoleArn) for its access entry."""
+    return f"{PLATFORM_PROJECT}-deploy-{stack}"
+
+
 roles = {}
 for stack in stacks:
     role = aws.iam.Role(
         f"deploy-{stack}",
+        name=deploy_role_name(stack),
         description=f"Pulumi Deployments of {organization}/{PLATFORM_PROJECT}/{stack}",
         assume_role_policy=oidc.arn.apply(lambda arn, stack=stack: json.dumps(deploy_trust(arn, stack))),
         max_session_duration=3600 * 2,

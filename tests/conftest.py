@@ -1,12 +1,20 @@
-"""Shared fixtures: the real dev and prod stacks, evaluated once each under mocks."""
+"""Shared fixtures: the real dev and prod stacks, and one variant of each, evaluated once per session.
+
+A whole-program evaluation costs about a second, so changes that touch separate parts of the config share
+one variant evaluation instead of one each; every test names the change it relies on.
+"""
 
 import pytest
 
 from tests.harness import StackResult, evaluate
 
+PINNED_ADDONS = {"coredns": "v1.12.9-eksbuild.7", "aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}
+EVERYDAY_DATABASE = {"instanceClass": "db.r7g.xlarge", "allocatedStorageGiB": 200, "maxAllocatedStorageGiB": 1000,
+                     "backupRetentionDays": 30}
 
-def _evaluated(stack: str) -> StackResult:
-    result = evaluate(stack)
+
+def _evaluated(stack: str, change=None) -> StackResult:
+    result = evaluate(stack, change)
     if result.error:
         raise result.error
     return result
@@ -25,3 +33,37 @@ def prod() -> StackResult:
 @pytest.fixture(scope="session", params=["dev", "prod"])
 def each_stack(request, dev, prod) -> StackResult:
     return {"dev": dev, "prod": prod}[request.param]
+
+
+def _dev_changes(c):
+    c["mlplatform:addons"] = {"externalDns": False, "certManager": False, "efs": False}  # optional add-ons off
+    c["mlplatform:nodeGroups"] = c["mlplatform:nodeGroups"][:1]                         # no GPU group
+    c["mlplatform:cluster"]["publicAccessCidrs"] = []                                    # private endpoint only
+    c["mlplatform:cluster"]["addonVersions"] = PINNED_ADDONS
+    c["mlplatform:data"]["database"]["requireTls"] = True
+    for key in ("natGateways", "flowLogs"):                                               # the environment decides
+        c["mlplatform:network"].pop(key)
+
+
+@pytest.fixture(scope="session")
+def dev_variant() -> StackResult:
+    """dev with: optional add-ons off, no GPU group, a private-only endpoint, two add-ons pinned, TLS required
+    by the database, and NAT / flow-log settings left to the environment's defaults."""
+    return _evaluated("dev", _dev_changes)
+
+
+def _prod_changes(c):
+    data = c["mlplatform:data"]
+    data["database"].update(EVERYDAY_DATABASE)
+    data["cache"].update(nodeType="cache.r7g.large", nodes=3)
+    data["artifacts"]["noncurrentVersionDays"] = 180
+    c["mlplatform:nodeGroups"][1]["instanceTypes"] = ["p4d.24xlarge", "p4de.24xlarge"]
+    for key in ("natGateways", "flowLogs"):
+        c["mlplatform:network"].pop(key)
+
+
+@pytest.fixture(scope="session")
+def prod_variant() -> StackResult:
+    """prod with everyday changes (bigger database and cache, longer version history), its GPU group on
+    p4d/p4de (8 A100s each), and NAT / flow-log settings left to the environment's defaults."""
+    return _evaluated("prod", _prod_changes)

@@ -38,6 +38,12 @@ DEFAULT_ADDON_VERSIONS = {
 }
 CLUSTER_ENDPOINT = "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"
 CLUSTER_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"
+CLUSTER_OIDC_ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+
+
+def rds_master_secret_arn(identifier: str) -> str:
+    """RDS names the secret it manages itself: rds!db-<uuid>."""
+    return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-{identifier}-uuid-AbCdEf"
 
 
 @dataclass
@@ -55,6 +61,10 @@ class Registered:
     custom: bool
     retain_on_delete: bool = False
     plain_strings: list[str] = field(default_factory=list)  # every string input sent without secret marking
+    # The inputs as they crossed the wire (protobuf Struct as a dict): secrets marked, preview-time
+    # unknowns as the engine's sentinels, numbers as floats. What the policy analyzer is handed.
+    wire: dict[str, Any] = field(default_factory=dict)
+    alias_names: list[str] = field(default_factory=list)  # names this resource had before (aliases)
 
     @property
     def top_level(self) -> bool:
@@ -111,6 +121,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request):
         plain_strings: list[str] = []
+        plain: dict[str, Any] = {}
         if request.type != "pulumi:pulumi:Stack":
             plain = _urns_for_refs(json_format.MessageToDict(request.object))
             _collect_plain_strings(plain, plain_strings)
@@ -134,6 +145,8 @@ class RecordingMonitor(MockMonitor):
             custom=bool(request.custom),
             retain_on_delete=bool(request.retainOnDelete),
             plain_strings=plain_strings,
+            wire=plain,
+            alias_names=[a.spec.name for a in request.aliases if a.spec.name],
         )
         with self._lock:
             self.recorded.append(record)
@@ -172,13 +185,20 @@ def _plain(value: Any) -> Any:
 
 
 class PlatformMocks(Mocks):
-    """Realistic outputs for what the program registers and invokes."""
+    """Realistic outputs for what the program registers and invokes.
 
-    def __init__(self) -> None:
-        self.monitor: RecordingMonitor | None = None
+    In preview (a first `pulumi preview` of a new stack), nothing exists yet: each resource echoes its
+    inputs and every computed output (ids, ARNs, endpoints) is unknown, so inputs built from them reach
+    the engine, and the policy pack, as unknowns.
+    """
+
+    def __init__(self, preview: bool = False) -> None:
+        self.preview = preview
 
     def new_resource(self, args: MockResourceArgs):
         name, inputs = args.name, dict(args.inputs)
+        if self.preview:
+            return "", inputs
         resource_id = f"{name}-id"
         state = dict(inputs)
         t = args.typ
@@ -193,6 +213,11 @@ class PlatformMocks(Mocks):
             state["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{state['name']}"
         elif t == "aws:ec2/launchTemplate:LaunchTemplate":
             state["latestVersion"] = 1
+        elif t == "aws:eks/cluster:Cluster":
+            state["arn"] = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{inputs['name']}"
+            state["endpoint"] = CLUSTER_ENDPOINT
+            state["certificateAuthority"] = {"data": CLUSTER_CA}
+            state["identity"] = [{"oidcs": [{"issuer": CLUSTER_OIDC_ISSUER}]}]
         elif t == "aws:eks/nodeGroup:NodeGroup":
             state["nodeGroupName"] = name
             state["resources"] = [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]
@@ -205,7 +230,12 @@ class PlatformMocks(Mocks):
             value = f"mock-{name}-{'x' * 8}"
             state["result"] = {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
         elif t == "aws:rds/instance:Instance":
-            state["address"] = f"{inputs.get('identifier', name)}.abcdefghijkl.{REGION}.rds.amazonaws.com"
+            identifier = inputs.get("identifier", name)
+            state["address"] = f"{identifier}.abcdefghijkl.{REGION}.rds.amazonaws.com"
+            if inputs.get("manageMasterUserPassword"):
+                state["masterUserSecrets"] = [{"secretArn": rds_master_secret_arn(identifier),
+                                               "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
+                                               "secretStatus": "active"}]
         elif t == "aws:elasticache/replicationGroup:ReplicationGroup":
             group = inputs.get("replicationGroupId", name)
             state["primaryEndpointAddress"] = f"master.{group}.abc123.use1.cache.amazonaws.com"
@@ -213,33 +243,9 @@ class PlatformMocks(Mocks):
             state["arn"] = f"arn:aws:s3:::{inputs.get('bucket', name)}"
         elif t == "aws:secretsmanager/secret:Secret":
             state["arn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{inputs.get('name', name)}-AbCdEf"
-        elif t == "eks:index:Cluster":
-            state = self._eks_cluster(name, inputs)
         else:
             state.setdefault("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{t.split(':')[-1]}/{name}")
         return resource_id, state
-
-    def _eks_cluster(self, name: str, inputs: dict) -> dict:
-        # pulumi-eks's Cluster is a remote component: the program sees only its outputs, and
-        # eksCluster must be a reference to a registered aws.eks.Cluster.
-        cluster_name = inputs.get("name", name)
-        urn = self.monitor.make_urn("", "aws:eks/cluster:Cluster", f"{name}-eksCluster")
-        eks_state = {
-            "name": cluster_name,
-            "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{cluster_name}",
-            "endpoint": CLUSTER_ENDPOINT,
-            "version": inputs.get("version"),
-            "certificateAuthority": {"data": CLUSTER_CA},
-            "vpcConfig": {"clusterSecurityGroupId": "sg-eks-primary"},
-        }
-        self.monitor.resources[urn] = MockMonitor.ResourceRegistration(
-            urn, f"{cluster_name}-id", eks_state)
-        return {
-            "eksCluster": {rpc._special_sig_key: rpc._special_resource_sig, "urn": urn,
-                           "id": f"{cluster_name}-id"},
-            "kubeconfig": {"apiVersion": "v1", "clusters": [{"cluster": {"server": CLUSTER_ENDPOINT}}]},
-            "clusterSecurityGroupId": inputs.get("clusterSecurityGroup"),
-        }
 
     def call(self, args: MockCallArgs):
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
@@ -259,20 +265,21 @@ def stack_config(stack: str, program: Path = ROOT) -> dict[str, Any]:
 
 
 def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
-             program: Path = ROOT) -> StackResult:
-    """Run `program`/__main__.py for `stack` under mocks; `change` may edit the config first."""
+             program: Path = ROOT, preview: bool = False) -> StackResult:
+    """Run `program`/__main__.py for `stack` under mocks; `change` may edit the config first.
+
+    `preview=True` evaluates it as the first `pulumi preview` of the stack: computed outputs unknown."""
     project = yaml.safe_load((program / "Pulumi.yaml").read_text())["name"]
     config = stack_config(stack, program)
     if change:
         change(config)
     as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
-    mocks = PlatformMocks()
+    mocks = PlatformMocks(preview)
     monitor = RecordingMonitor(mocks)
-    mocks.monitor = monitor
     settings.ROOT.set(None)  # a fresh stack resource for each evaluation
     pulumi.runtime.set_all_config(as_strings, [])
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
 
     result = StackResult(stack=stack)
 

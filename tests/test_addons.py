@@ -7,6 +7,7 @@ import pytest
 from components import versions
 from components.cluster import CONTROL_PLANE_TO_NODE_PORTS
 from components.config import PROJECT, ConfigError
+from tests.conftest import PINNED_ADDONS
 from tests.harness import evaluate, stack_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -119,11 +120,27 @@ def test_external_secrets_reads_only_this_clusters_secrets(each_stack):
                    for a in statement["Action"])
 
 
-def test_ebs_driver_may_use_only_the_volume_key(each_stack):
+def test_volume_key_is_used_by_the_ebs_driver_and_through_efs_only(each_stack):
     key = each_stack.one("aws:kms/key:Key", "storage-volumes")
-    policy = _role_policy(each_stack, "storage-ebs-csi")
-    assert {s["Resource"] for s in policy["Statement"]} == {f"arn:aws:kms:us-east-1:123456789012:key/{key.name}-key"}
     assert key.inputs["enableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    ebs_role = "arn:aws:iam::123456789012:role/storage-ebs-csi"
+    assert statements["EbsCsiDriverUsesKey"]["Principal"] == {"AWS": ebs_role}
+    grants = statements["EbsCsiDriverGrantsForVolumes"]
+    assert grants["Principal"] == {"AWS": ebs_role}
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    efs = statements["EfsEncryptsFileSystem"]
+    assert efs["Condition"]["StringEquals"] == {"kms:ViaService": "elasticfilesystem.us-east-1.amazonaws.com",
+                                                "kms:CallerAccount": "123456789012"}
+    assert set(statements) == {"AccountAdministersKey", "EbsCsiDriverUsesKey", "EbsCsiDriverGrantsForVolumes",
+                               "EfsEncryptsFileSystem"}
+    # the key policy grants the driver what it needs; its role carries no KMS policy of its own
+    assert not [r for r in each_stack.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.startswith("storage-ebs")]
+
+
+def test_without_efs_the_volume_key_does_not_serve_efs(dev_variant):
+    statements = json.loads(dev_variant.one("aws:kms/key:Key", "storage-volumes").inputs["policy"])["Statement"]
+    assert "EfsEncryptsFileSystem" not in {s["Sid"] for s in statements}
 
 
 CHARTS = {c.name: c for c in (versions.AWS_LOAD_BALANCER_CONTROLLER, versions.EXTERNAL_DNS, versions.CERT_MANAGER,
@@ -142,6 +159,14 @@ def test_releases_use_pinned_charts_and_the_clusters_provider(each_stack):
     for r in each_stack.resources:
         if r.type.startswith("kubernetes:") and r.custom:
             assert r.provider.startswith(k8s_provider.urn), r.name
+
+
+def test_every_other_chart_installs_after_the_load_balancer_controller(each_stack):
+    releases = _releases(each_stack)
+    controller = releases.pop("aws-load-balancer-controller")
+    assert releases
+    for release in releases.values():
+        assert controller.urn in release.dependencies, release.inputs["chart"]
 
 
 def test_releases_wait_for_nodes_and_dns(each_stack):
@@ -167,7 +192,8 @@ def test_external_dns_values(each_stack):
     assert values["extraArgs"] == [f"--zone-id-filter={dns['hostedZoneId']}"]
     assert values["txtOwnerId"] == f"mlplatform-{each_stack.stack}"
     assert values["policy"] == {"dev": "sync", "prod": "upsert-only"}[each_stack.stack]
-    assert {"istio-gateway", "istio-virtualservice"} <= set(values["sources"])
+    # without Istio's CRDs an Istio source makes external-dns 0.21 exit and publish nothing
+    assert values["sources"] == ["service", "ingress"]
 
 
 def test_cert_manager_installs_crds_and_an_ambient_route53_issuer(each_stack):
@@ -251,31 +277,20 @@ def test_prod_protects_and_backs_up_volumes(stack, protected, backups, dev, prod
     assert result.one("aws:efs/backupPolicy:BackupPolicy").inputs["backupPolicy"] == {"status": backups}
 
 
-def test_addon_versions_are_kept_unless_pinned():
-    result = evaluate("dev", lambda c: c[f"{PROJECT}:cluster"].__setitem__(
-        "addonVersions", {"aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}))
-    addons = {a.inputs["addonName"]: a for a in result.of_type(ADDON)}
-    assert addons["aws-ebs-csi-driver"].inputs["addonVersion"] == "v1.50.1-eksbuild.1"
+def test_addon_versions_are_kept_unless_pinned(dev_variant):
+    addons = {a.inputs["addonName"]: a for a in dev_variant.of_type(ADDON)}
+    assert addons["aws-ebs-csi-driver"].inputs["addonVersion"] == PINNED_ADDONS["aws-ebs-csi-driver"]
     assert addons["aws-ebs-csi-driver"].ignore_changes == []
     # unpinned: AWS's default when created, then left alone
-    assert addons["coredns"].ignore_changes == ["addonVersion"]
+    assert addons["kube-proxy"].ignore_changes == ["addonVersion"]
 
 
-def test_optional_controllers_can_be_switched_off():
-    def off(c):
-        c[f"{PROJECT}:addons"] = {"externalDns": False, "certManager": False, "efs": False}
-
-    result = evaluate("dev", off)
-    assert result.error is None
-    assert set(_releases(result)) == {"aws-load-balancer-controller", "cluster-autoscaler", "nvidia-device-plugin",
-                                      "external-secrets"}
-    assert result.of_type("aws:efs/fileSystem:FileSystem") == []
-    assert not [a for a in result.of_type(ADDON) if a.inputs["addonName"] == "aws-efs-csi-driver"]
-
-
-def test_no_gpu_groups_means_no_device_plugin():
-    result = evaluate("dev", lambda c: c.__setitem__(f"{PROJECT}:nodeGroups", c[f"{PROJECT}:nodeGroups"][:1]))
-    assert "nvidia-device-plugin" not in _releases(result)
+def test_optional_controllers_can_be_switched_off(dev_variant):
+    # external-dns, cert-manager and EFS off; no GPU group, so no device plugin either
+    assert set(_releases(dev_variant)) == {"aws-load-balancer-controller", "cluster-autoscaler", "external-secrets"}
+    assert dev_variant.of_type("aws:efs/fileSystem:FileSystem") == []
+    assert not [a for a in dev_variant.of_type(ADDON) if a.inputs["addonName"] == "aws-efs-csi-driver"]
+    assert dev_variant.of_type("kubernetes:cert-manager.io/v1:ClusterIssuer") == []
 
 
 @pytest.mark.parametrize("addons,key,words", [

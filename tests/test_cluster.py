@@ -1,22 +1,32 @@
-"""Cluster: control plane settings, security groups, node role, add-ons and the Kubernetes provider."""
+"""Cluster: control plane settings, its role and keys, access entries, security groups, node role, add-ons
+and the Kubernetes provider."""
 
 import json
 
 import pytest
 
-from components.cluster import CLUSTER_ADMIN_POLICY, CONTROL_PLANE_TO_NODE_PORTS, kubeconfig
+from components.cluster import CLUSTER_ADMIN_POLICY, SECURITY_GROUP_RULES, kubeconfig
 from components.config import PROJECT
-from components.iam import NODE_MANAGED_POLICIES, VPC_CNI_POLICY
-from tests.harness import CLUSTER_CA, CLUSTER_ENDPOINT, DEFAULT_ADDON_VERSIONS, evaluate, stack_config
+from components.iam import EKS_CLUSTER_POLICY, KMS_ADMIN_ACTIONS, NODE_MANAGED_POLICIES, VPC_CNI_POLICY
+from tests.conftest import PINNED_ADDONS
+from tests.harness import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, DEFAULT_ADDON_VERSIONS, evaluate, stack_config
 
-EKS = "eks:index:Cluster"
+EKS = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
+ROLE = "aws:iam/role:Role"
+KEY = "aws:kms/key:Key"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 
 
 def _cluster_cfg(stack):
     return stack_config(stack)[f"{PROJECT}:cluster"]
+
+
+def _key_statements(result, name):
+    return {s["Sid"]: s for s in json.loads(result.one(KEY, name).inputs["policy"])["Statement"]}
 
 
 def test_control_plane_settings(each_stack):
@@ -24,55 +34,102 @@ def test_control_plane_settings(each_stack):
     eks = each_stack.one(EKS).inputs
     assert eks["name"] == f"mlplatform-{each_stack.stack}"
     assert eks["version"] == cfg["kubernetesVersion"]
-    assert eks["authenticationMode"] == "API"
-    assert eks["skipDefaultNodeGroup"] is True
     assert eks["upgradePolicy"] == {"supportType": "STANDARD"}
-    assert eks["createOidcProvider"] is False
     assert eks["bootstrapSelfManagedAddons"] is False
-    # the control plane's network interfaces live in the private subnets only
-    assert sorted(eks["privateSubnetIds"]) == each_stack.subnet_ids("private")
-    assert "publicSubnetIds" not in eks
+    # the control plane's network interfaces live in the private subnets only, behind our group
+    assert sorted(eks["vpcConfig"]["subnetIds"]) == each_stack.subnet_ids("private")
+    assert eks["vpcConfig"]["securityGroupIds"] == [each_stack.ids_of(_sgs(each_stack)[0])]
+
+
+def test_cluster_role_is_ours_and_ready_before_the_cluster(each_stack):
+    role = each_stack.one(ROLE, "cluster-control-plane")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [{
+        "Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"]}]
+    attachment = each_stack.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "cluster-control-plane")
+    assert attachment.inputs == {"role": role.name, "policyArn": EKS_CLUSTER_POLICY}
+    eks = each_stack.one(EKS)
+    assert eks.inputs["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/{role.name}"
+    assert attachment.urn in eks.dependencies
 
 
 def test_endpoint_private_and_public_only_from_configured_cidrs(each_stack):
-    eks = each_stack.one(EKS).inputs
-    assert eks["endpointPrivateAccess"] is True
-    assert eks["endpointPublicAccess"] is True
-    assert eks["publicAccessCidrs"] == _cluster_cfg(each_stack.stack)["publicAccessCidrs"]
-    assert "0.0.0.0/0" not in eks["publicAccessCidrs"]
+    vpc = each_stack.one(EKS).inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    assert vpc["endpointPublicAccess"] is True
+    assert vpc["publicAccessCidrs"] == _cluster_cfg(each_stack.stack)["publicAccessCidrs"]
+    assert "0.0.0.0/0" not in vpc["publicAccessCidrs"]
 
 
-def test_empty_cidr_list_means_private_only_endpoint():
-    result = evaluate("prod", lambda c: c[f"{PROJECT}:cluster"].__setitem__("publicAccessCidrs", []))
-    eks = result.one(EKS).inputs
-    assert eks["endpointPublicAccess"] is False and eks["endpointPrivateAccess"] is True
-    assert "publicAccessCidrs" not in eks  # pulumi-eks would otherwise default to 0.0.0.0/0
+def test_empty_cidr_list_means_private_only_endpoint(dev_variant):
+    vpc = dev_variant.one(EKS).inputs["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is False and vpc["endpointPrivateAccess"] is True
+    assert "publicAccessCidrs" not in vpc  # EKS would otherwise default to 0.0.0.0/0
 
 
-def test_control_plane_logs_into_a_retained_group(each_stack):
+def test_control_plane_logs_into_an_encrypted_retained_group(each_stack):
     eks = each_stack.one(EKS)
     assert {"api", "audit", "authenticator"} <= set(eks.inputs["enabledClusterLogTypes"])
     group = each_stack.one("aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane")
     assert group.inputs["name"] == f"/aws/eks/{eks.inputs['name']}/cluster"
     assert group.inputs["retentionInDays"] == _cluster_cfg(each_stack.stack)["logRetentionDays"]
-    assert group.urn in eks.dependencies  # exists before EKS would create a never-expiring one
+    assert group.inputs["kmsKeyId"].endswith("key/cluster-logs-key")
+    assert group.urn in eks.dependencies  # exists before EKS would create a never-expiring, unencrypted one
+    logs = _key_statements(each_stack, "cluster-logs")["CloudWatchLogsEncryptsTheseGroups"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group.inputs['name']}"]}}
 
 
-def test_secrets_encrypted_with_a_rotating_customer_key(each_stack):
-    key = each_stack.one("aws:kms/key:Key", "cluster-secrets")
-    assert key.inputs["enableKeyRotation"] is True
-    assert key.inputs["deletionWindowInDays"] == 30
-    assert each_stack.one(EKS).inputs["encryptionConfigKeyArn"].endswith(f"key/{key.name}-key")
+def test_secrets_key_is_used_by_the_cluster_role_only(each_stack):
+    key = each_stack.one(KEY, "cluster-secrets")
+    assert key.inputs["enableKeyRotation"] is True and key.inputs["deletionWindowInDays"] == 30
+    [config] = [each_stack.one(EKS).inputs["encryptionConfig"]]
+    assert config == {"provider": {"keyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/cluster-secrets-key"},
+                      "resources": ["secrets"]}
+    statements = _key_statements(each_stack, "cluster-secrets")
+    assert set(statements) == {"AccountAdministersKey", "ClusterRoleUsesKey", "ClusterCreatorGrantsEks"}
+    assert statements["ClusterRoleUsesKey"]["Principal"] == {
+        "AWS": f"arn:aws:iam::{ACCOUNT}:role/cluster-control-plane"}
+    assert statements["ClusterCreatorGrantsEks"]["Condition"]["StringEquals"]["kms:ViaService"] == \
+        "eks.us-east-1.amazonaws.com"
+    admin = statements["AccountAdministersKey"]
+    assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"} and admin["Action"] == KMS_ADMIN_ACTIONS
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:*"} & set(admin["Action"])  # administering is not using
 
 
-def test_admin_access_entries(each_stack):
-    entries = each_stack.one(EKS).inputs["accessEntries"]
-    admins = _cluster_cfg(each_stack.stack)["adminRoleArns"]
-    assert sorted(e["principalArn"] for e in entries.values()) == sorted(admins)
-    for entry in entries.values():
-        assert entry["type"] == "STANDARD"
-        assert entry["accessPolicies"] == {"cluster-admin": {
-            "policyArn": CLUSTER_ADMIN_POLICY, "accessScope": {"type": "cluster"}}}
+def test_access_entries_come_only_from_config(each_stack):
+    cfg = _cluster_cfg(each_stack.stack)
+    principals = [*cfg["adminRoleArns"], cfg["deployRoleArn"]]
+    eks = each_stack.one(EKS).inputs
+    # no automatic entry for whoever runs `pulumi up`: it could collide with a configured one (409)
+    assert eks["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    entries = each_stack.of_type(ACCESS_ENTRY)
+    assert sorted(e.inputs["principalArn"] for e in entries) == sorted(principals)
+    for entry in entries:
+        assert entry.name == f"cluster-access-{entry.inputs['principalArn'].rsplit('/', 1)[1]}"
+        assert entry.inputs["type"] == "STANDARD"
+    associations = each_stack.of_type(ACCESS_POLICY)
+    assert sorted(a.inputs["principalArn"] for a in associations) == sorted(principals)
+    for association in associations:
+        assert association.inputs["policyArn"] == CLUSTER_ADMIN_POLICY
+        assert association.inputs["accessScope"] == {"type": "cluster"}
+
+
+def test_kubernetes_resources_wait_for_the_deployers_access(each_stack):
+    deployer = next(a.urn for a in each_stack.of_type(ACCESS_POLICY) if "mlplatform-deploy" in a.inputs["principalArn"])
+    for release in each_stack.of_type("kubernetes:helm.sh/v3:Release"):
+        assert deployer in release.dependencies, release.name
+
+
+def test_removing_an_admin_renames_no_other_entry(dev):
+    def another_admin_first(c):
+        c[f"{PROJECT}:cluster"]["adminRoleArns"].insert(0, "arn:aws:iam::111122223333:role/first")
+
+    before = {e.inputs["principalArn"]: e.name for e in evaluate("dev", another_admin_first).of_type(ACCESS_ENTRY)}
+    after = {e.inputs["principalArn"]: e.name for e in dev.of_type(ACCESS_ENTRY)}
+    assert len(before) == len(after) + 1
+    assert after == {arn: name for arn, name in before.items() if not arn.endswith("/first")}
 
 
 def _sgs(result):
@@ -80,39 +137,40 @@ def _sgs(result):
             result.one("aws:ec2/securityGroup:SecurityGroup", "cluster-node"))
 
 
-def test_cluster_uses_our_security_group_and_no_pulumi_eks_defaults(each_stack):
-    cluster_sg, _ = _sgs(each_stack)
-    eks = each_stack.one(EKS).inputs
-    assert eks["clusterSecurityGroup"] == cluster_sg.urn
-    assert eks["skipDefaultSecurityGroups"] is True
+def test_security_group_rules_are_exactly_the_table(each_stack):
+    groups = dict(zip(("cluster", "node"), (each_stack.ids_of(g) for g in _sgs(each_stack)), strict=True))
+    registered = {(r.inputs["securityGroupId"], r.inputs["referencedSecurityGroupId"], r.inputs["ipProtocol"],
+                   r.inputs.get("fromPort"), r.inputs.get("toPort"))
+                  for r in each_stack.of_type(INGRESS) if r.inputs["securityGroupId"] in groups.values()}
+    expected = {(groups[r.target], groups[r.source], r.protocol,
+                 None if r.protocol == "-1" else r.from_port, None if r.protocol == "-1" else r.to_port)
+                for r in SECURITY_GROUP_RULES}
+    assert registered == expected
+    for rule in SECURITY_GROUP_RULES:
+        resource = each_stack.one(INGRESS, f"cluster-{rule.key}")
+        assert resource.inputs["description"] == rule.needed_by
 
 
-def test_api_server_admits_only_the_nodes(each_stack):
-    cluster_sg, node_sg = _sgs(each_stack)
-    rules = [r.inputs for r in each_stack.of_type(INGRESS)
-             if r.inputs["securityGroupId"] == each_stack.ids_of(cluster_sg)]
-    assert rules == [{**rules[0], "referencedSecurityGroupId": each_stack.ids_of(node_sg),
-                      "ipProtocol": "tcp", "fromPort": 443, "toPort": 443}]
+def test_the_table_opens_what_pods_and_webhooks_need():
+    by_key = {r.key: r for r in SECURITY_GROUP_RULES}
+    between_nodes = by_key["all-between-nodes"]
+    assert (between_nodes.source, between_nodes.target, between_nodes.protocol) == ("node", "node", "-1")
+    from_control_plane = {r.from_port for r in SECURITY_GROUP_RULES if r.source == "cluster" and r.target == "node"}
+    assert {443, 4443, 6443, 8443, 9443, 10250, 10251, 15017} == from_control_plane
+    assert [(r.target, r.source, r.from_port) for r in SECURITY_GROUP_RULES if r.target == "cluster"] == [
+        ("cluster", "node", 443)]
 
 
-def test_nodes_admit_the_control_plane_on_kubelet_and_webhook_ports_only(each_stack):
-    cluster_sg, node_sg = _sgs(each_stack)
-    from_cluster = [r.inputs for r in each_stack.of_type(INGRESS)
-                    if r.inputs["securityGroupId"] == each_stack.ids_of(node_sg)
-                    and r.inputs.get("referencedSecurityGroupId") == each_stack.ids_of(cluster_sg)]
-    assert sorted((r["fromPort"], r["toPort"]) for r in from_cluster) == sorted(
-        (p, p) for p in CONTROL_PLANE_TO_NODE_PORTS)
-    assert {10250, 443, 9443, 15017} <= set(CONTROL_PLANE_TO_NODE_PORTS)
+def test_renamed_rules_keep_their_old_names_as_aliases(each_stack):
+    for rule in SECURITY_GROUP_RULES:
+        resource = each_stack.one(INGRESS, f"cluster-{rule.key}")
+        expected = [f"cluster-{rule.renamed_from}"] if rule.renamed_from else []
+        assert resource.alias_names == expected, rule.key
 
 
 def test_node_ingress_has_no_cidr_sources(each_stack):
-    _, node_sg = _sgs(each_stack)
-    peers = set()
     for rule in each_stack.of_type(INGRESS):
         assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs, rule.name
-        if rule.inputs["securityGroupId"] == each_stack.ids_of(node_sg):
-            peers.add(rule.inputs["referencedSecurityGroupId"])
-    assert peers == {each_stack.ids_of(sg) for sg in _sgs(each_stack)}
 
 
 def test_only_nodes_have_egress_rules(each_stack):
@@ -122,7 +180,7 @@ def test_only_nodes_have_egress_rules(each_stack):
 
 
 def test_node_role_is_for_ec2_with_node_policies_but_not_the_cni_policy(each_stack):
-    role = each_stack.one("aws:iam/role:Role", "cluster-node")
+    role = each_stack.one(ROLE, "cluster-node")
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
     attached = {a.inputs["policyArn"] for a in each_stack.of_type(
@@ -142,18 +200,16 @@ def test_core_addons_take_aws_default_versions_unless_pinned(each_stack):
         assert addon.inputs["clusterName"] == f"mlplatform-{each_stack.stack}"
 
 
-def test_pinned_addon_version_wins():
-    result = evaluate("dev", lambda c: c[f"{PROJECT}:cluster"].__setitem__(
-        "addonVersions", {"coredns": "v1.12.9-eksbuild.7"}))
-    assert _addons(result)["coredns"].inputs["addonVersion"] == "v1.12.9-eksbuild.7"
-    assert _addons(result)["vpc-cni"].inputs["addonVersion"] == DEFAULT_ADDON_VERSIONS["vpc-cni"]
+def test_pinned_addon_version_wins(dev_variant):
+    assert _addons(dev_variant)["coredns"].inputs["addonVersion"] == PINNED_ADDONS["coredns"]
+    assert _addons(dev_variant)["vpc-cni"].inputs["addonVersion"] == DEFAULT_ADDON_VERSIONS["vpc-cni"]
 
 
 def test_vpc_cni_gets_its_role_through_pod_identity(each_stack):
     cni = _addons(each_stack)["vpc-cni"]
     [association] = cni.inputs["podIdentityAssociations"]
     assert association["serviceAccount"] == "aws-node"
-    role = each_stack.one("aws:iam/role:Role", association["roleArn"].rsplit("/", 1)[1])
+    role = each_stack.one(ROLE, association["roleArn"].rsplit("/", 1)[1])
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust == [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
                       "Action": ["sts:AssumeRole", "sts:TagSession"]}]
@@ -186,7 +242,9 @@ def test_kubernetes_provider_config_depends_only_on_cluster_identity(each_stack)
 
 
 @pytest.mark.parametrize("stack,protected", [("dev", False), ("prod", True)])
-def test_prod_protects_the_cluster_and_its_key(stack, protected, dev, prod):
+def test_prod_protects_the_cluster_and_its_keys(stack, protected, dev, prod):
     result = {"dev": dev, "prod": prod}[stack]
-    assert result.one(EKS).inputs["deletionProtection"] is protected
-    assert result.one("aws:kms/key:Key", "cluster-secrets").protect is protected
+    eks = result.one(EKS)
+    assert eks.inputs["deletionProtection"] is protected and eks.protect is protected
+    assert result.one(KEY, "cluster-secrets").protect is protected
+    assert result.one(KEY, "cluster-logs").protect is protected

@@ -64,6 +64,15 @@ CASES = [
     ("no-admins", "dev", _cluster("adminRoleArns", []), "cluster.adminRoleArns", "is required"),
     ("admin-not-role", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:user/bob"]),
      "cluster.adminRoleArns", "not an IAM role ARN"),
+    ("admin-twice", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:role/a"] * 2),
+     "cluster.adminRoleArns", "is listed twice"),
+    ("deployer-also-admin", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:role/mlplatform-deploy-dev"]),
+     "cluster.adminRoleArns", "or is also cluster.deployRoleArn"),
+    ("same-role-name", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:role/admin",
+                                                          "arn:aws:iam::444455556666:role/admin"]),
+     "cluster.adminRoleArns", "two roles are named 'admin'"),
+    ("deployer-not-role", "dev", _cluster("deployRoleArn", "mlplatform-deploy-dev"), "cluster.deployRoleArn",
+     "not an IAM role ARN"),
     ("addon-pin-unknown", "dev", _cluster("addonVersions", {"coredn": "v1.13.1-eksbuild.1"}),
      "cluster.addonVersions.coredn", "unknown add-on"),
     ("addon-pin-format", "dev", _cluster("addonVersions", {"coredns": "latest"}),
@@ -76,15 +85,21 @@ CASES = [
      "must be a whole number"),
     ("size-bool", "dev", _group(0, "maxSize", True), "nodeGroups[system].maxSize",
      "must be a whole number"),
-    ("gpu-on-cpu-type", "dev", _group(1, "instanceTypes", ["m6i.2xlarge"]), "nodeGroups[gpu].instanceTypes",
+    ("gpu-on-cpu-type", "dev", _group(1, "instanceTypes", ["m6i.2xlarge"]), "nodeGroups[gpu-xlarge].instanceTypes",
      "m6i.2xlarge has no NVIDIA GPU"),
     ("gpu-type-in-cpu-group", "dev", _group(0, "instanceTypes", ["g5.xlarge"]),
      "nodeGroups[system].instanceTypes", "set gpu: true"),
-    ("gpu-wrong-ami", "dev", _group(1, "amiType", "AL2023_x86_64_STANDARD"), "nodeGroups[gpu].amiType",
+    ("gpu-wrong-ami", "dev", _group(1, "amiType", "AL2023_x86_64_STANDARD"), "nodeGroups[gpu-xlarge].amiType",
      "must use AL2023_x86_64_NVIDIA"),
     ("gpu-mixed-models", "dev", _group(1, "instanceTypes", ["g5.xlarge", "g6.xlarge"]),
-     "nodeGroups[gpu].instanceTypes", "one accelerator per group"),
-    ("capacity-type", "dev", _group(1, "capacityType", "spot"), "nodeGroups[gpu].capacityType",
+     "nodeGroups[gpu-xlarge].instanceTypes", "mixes shapes"),
+    ("gpu-mixed-sizes", "dev", _group(1, "instanceTypes", ["g6.xlarge", "g6.2xlarge"]),
+     "nodeGroups[gpu-xlarge].instanceTypes", "use one size per group"),
+    ("cpu-mixed-sizes", "dev", _group(0, "instanceTypes", ["m6i.2xlarge", "m6i.4xlarge"]),
+     "nodeGroups[system].instanceTypes", "mixes shapes"),
+    ("unknown-instance-type", "dev", _group(0, "instanceTypes", ["m9z.2xlarge"]),
+     "nodeGroups[system].instanceTypes", "not in the instance catalogue"),
+    ("capacity-type", "dev", _group(1, "capacityType", "spot"), "nodeGroups[gpu-xlarge].capacityType",
      "ON_DEMAND or SPOT"),
     ("disk-too-small", "dev", _group(0, "diskSizeGiB", 8), "nodeGroups[system].diskSizeGiB",
      "between 20 and 16384"),
@@ -131,17 +146,9 @@ def test_every_problem_is_reported_at_once():
     assert "mlplatform:nodeGroups[system]:" in message
 
 
-def test_defaults_follow_environment():
-    # Omitted NAT and flow-log settings take the environment's safe default.
-    def omit(c):
-        c["mlplatform:network"].pop("natGateways")
-        c["mlplatform:network"].pop("flowLogs")
-
-    prod = evaluate("prod", omit)
-    assert prod.error is None
-    assert len(prod.of_type("aws:ec2/natGateway:NatGateway")) == 3
-    assert len(prod.of_type("aws:ec2/flowLog:FlowLog")) == 1
-    dev = evaluate("dev", omit)
-    assert dev.error is None
-    assert len(dev.of_type("aws:ec2/natGateway:NatGateway")) == 1
-    assert dev.of_type("aws:ec2/flowLog:FlowLog") == []
+def test_defaults_follow_environment(dev_variant, prod_variant):
+    # Both variants omit the NAT and flow-log settings: each takes its environment's safe default.
+    assert len(prod_variant.of_type("aws:ec2/natGateway:NatGateway")) == 3
+    assert len(prod_variant.of_type("aws:ec2/flowLog:FlowLog")) == 1
+    assert len(dev_variant.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert dev_variant.of_type("aws:ec2/flowLog:FlowLog") == []

@@ -7,7 +7,8 @@ import pytest
 from components import database as db
 from components.config import PROJECT
 from components.external_secrets import cluster_secret_arns
-from tests.harness import ACCOUNT, evaluate, secret_value, stack_config
+from tests.conftest import EVERYDAY_DATABASE
+from tests.harness import ACCOUNT, evaluate, rds_master_secret_arn, secret_value, stack_config
 
 RDS = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -38,6 +39,49 @@ def test_mysql_instance_settings(each_stack):
     assert mysql["publiclyAccessible"] is False
     assert mysql.get("performanceInsightsEnabled") is prod
     assert mysql["maxAllocatedStorage"] > mysql["allocatedStorage"]
+    assert mysql["monitoringInterval"] == (15 if prod else 60)
+
+
+def test_rds_manages_and_rotates_the_admin_password_under_the_secrets_key(each_stack):
+    mysql = each_stack.one(RDS).inputs
+    assert mysql["manageMasterUserPassword"] is True
+    assert "password" not in mysql  # Pulumi never holds it
+    assert mysql["masterUserSecretKmsKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/external-secrets-key-key"
+    assert each_stack.exports["credential_secrets"]["database_admin"] == rds_master_secret_arn(
+        f"mlplatform-{each_stack.stack}-mysql")
+
+
+def test_enhanced_monitoring_publishes_with_its_own_role(each_stack):
+    mysql = each_stack.one(RDS)
+    role = each_stack.one("aws:iam/role:Role", "database-monitoring")
+    assert mysql.inputs["monitoringRoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/database-monitoring"
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "monitoring.rds.amazonaws.com"}
+    attachment = each_stack.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    assert attachment.urn in mysql.dependencies
+
+
+def test_exported_logs_land_in_encrypted_groups_created_first(each_stack):
+    mysql = each_stack.one(RDS)
+    identifier = mysql.inputs["identifier"]
+    groups = {g.inputs["name"]: g for g in each_stack.of_type("aws:cloudwatch/logGroup:LogGroup")
+              if g.name.startswith("database-")}
+    assert sorted(groups) == sorted(f"/aws/rds/instance/{identifier}/{t}" for t in mysql.inputs[
+        "enabledCloudwatchLogsExports"])
+    retention = _data_cfg(each_stack.stack)["database"].get("logRetentionDays", 365 if each_stack.stack == "prod"
+                                                            else 30)
+    for group in groups.values():
+        assert group.inputs["retentionInDays"] == retention
+        assert group.inputs["kmsKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/database-key-key"
+        assert group.urn in mysql.dependencies
+    statements = {s["Sid"]: s for s in json.loads(each_stack.one("aws:kms/key:Key", "database-key").inputs[
+        "policy"])["Statement"]}
+    assert statements["CloudWatchLogsEncryptsTheseGroups"]["Condition"]["ArnEquals"][
+        "kms:EncryptionContext:aws:logs:arn"] == [f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{name}"
+                                                 for name in sorted(groups)]
+    assert statements["RdsEncryptsTheDatabase"]["Condition"]["StringEquals"]["kms:ViaService"] == \
+        "rds.us-east-1.amazonaws.com"
 
 
 def test_mysql_lives_in_isolated_subnets_behind_a_nodes_only_group(each_stack):
@@ -60,11 +104,11 @@ def test_parameter_group_enables_native_password_and_tls_per_config(each_stack):
         "aws:rds/parameterGroup:ParameterGroup").name
 
 
-def test_require_tls_turns_on_secure_transport_and_the_bootstrap_uses_tls():
-    result = evaluate("dev", lambda c: c[f"{PROJECT}:data"]["database"].__setitem__("requireTls", True))
-    values = {p["name"]: p["value"] for p in result.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]}
+def test_require_tls_turns_on_secure_transport_and_the_bootstrap_uses_tls(dev_variant):
+    values = {p["name"]: p["value"]
+              for p in dev_variant.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]}
     assert values["require_secure_transport"] == "ON"
-    job = result.one("kubernetes:batch/v1:Job").inputs
+    job = dev_variant.one("kubernetes:batch/v1:Job").inputs
     assert "--ssl-mode=REQUIRED" in job["spec"]["template"]["spec"]["containers"][0]["command"][2]
 
 
@@ -87,21 +131,45 @@ def test_bootstrap_job_gets_credentials_from_the_stacks_secrets(each_stack):
     assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
     remote = {d["secretKey"]: (d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in spec["data"]}
     cluster = f"mlplatform-{each_stack.stack}"
+    admin = rds_master_secret_arn(f"{cluster}-mysql")
     assert remote == {
-        "ADMIN_USER": (f"{cluster}/data/mysql-admin", "username"),
-        "MYSQL_PWD": (f"{cluster}/data/mysql-admin", "password"),
+        # the secret RDS manages (and rotates): the job works after any rotation
+        "ADMIN_USER": (admin, "username"),
+        "MYSQL_PWD": (admin, "password"),
         "KFP_PASSWORD": (f"{cluster}/kubeflow/mysql", "password"),
         "KATIB_PASSWORD": (f"{cluster}/kubeflow/katib-mysql", "password"),
     }
-    assert {key for key, _ in remote.values()} <= set(secrets.values())
+    assert {key for key, _ in remote.values()} - {admin} <= set(secrets.values())
     job = each_stack.one("kubernetes:batch/v1:Job")
     container = job.inputs["spec"]["template"]["spec"]["containers"][0]
     assert container["envFrom"] == [{"secretRef": {"name": spec["target"]["name"]}}]
     assert {"name": "DB_HOST", "value": f"{cluster}-mysql.abcdefghijkl.us-east-1.rds.amazonaws.com"} in container["env"]
     mysql = each_stack.one(RDS)
     store = each_stack.one("kubernetes:external-secrets.io/v1:ClusterSecretStore")
+    grant = each_stack.one("aws:iam/rolePolicy:RolePolicy", "database-admin-secret-read")
     assert {mysql.urn, external.urn} <= set(job.dependencies)
-    assert store.urn in external.dependencies
+    assert {store.urn, grant.urn} <= set(external.dependencies)
+
+
+def test_external_secrets_may_read_exactly_the_rds_admin_secret_beyond_its_prefix(each_stack):
+    grant = each_stack.one("aws:iam/rolePolicy:RolePolicy", "database-admin-secret-read")
+    assert grant.inputs["role"] == "external-secrets"
+    [statement] = json.loads(grant.inputs["policy"])["Statement"]
+    assert statement["Resource"] == rds_master_secret_arn(f"mlplatform-{each_stack.stack}-mysql")
+    assert set(statement["Action"]) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+                                        "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy"}
+
+
+def test_secrets_key_is_decrypted_in_the_cluster_by_external_secrets_only(each_stack):
+    key = each_stack.one("aws:kms/key:Key", "external-secrets-key")
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    assert set(statements) == {"AccountAdministersKey", "WriteThroughSecretsManager", "ExternalSecretsReads"}
+    reads = statements["ExternalSecretsReads"]
+    assert reads["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:role/external-secrets"}
+    assert reads["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert reads["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+    for secret in each_stack.of_type("aws:secretsmanager/secret:Secret"):
+        assert secret.inputs["kmsKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/external-secrets-key-key"
 
 
 def test_every_secret_is_readable_by_external_secrets_and_nothing_else_is_needed(each_stack):
@@ -199,7 +267,6 @@ def test_cache_auth_token_is_sent_only_as_a_secret(each_stack):
     cache = each_stack.one(CACHE)
     assert secret_value(cache.inputs["authToken"]).startswith("mock-session-cache-auth-token")
     assert not any(s.startswith("mock-") for s in cache.plain_strings)
-    assert secret_value(each_stack.one(RDS).inputs["password"]).startswith("mock-database-platform_admin-password")
 
 
 def test_cache_lives_in_isolated_subnets_behind_a_nodes_only_group(each_stack):
@@ -215,13 +282,13 @@ def test_cache_lives_in_isolated_subnets_behind_a_nodes_only_group(each_stack):
 
 def test_no_generated_secret_appears_in_plain_text(each_stack):
     generated = [f"mock-{r.name}-" for r in each_stack.of_type("random:index/randomPassword:RandomPassword")]
-    assert len(generated) == 4  # admin, kfp, katib, cache token
+    assert len(generated) == 3  # kfp, katib, cache token (RDS generates the admin's itself)
     used_as_secret = 0
     for resource in each_stack.resources:
         for text in resource.plain_strings:
             assert not any(g in text for g in generated), f"{resource.type} {resource.name} has a secret in plain text"
         used_as_secret += any(g in json.dumps(resource.inputs) for g in generated)
-    assert used_as_secret >= 5  # RDS password, cache token, and the secret versions carry them
+    assert used_as_secret >= 4  # the cache token and the secret versions carry them
     non_secret_exports = json.dumps({k: v for k, v in each_stack.exports.items()
                                      if k not in each_stack.secret_exports})
     assert not any(g in non_secret_exports for g in generated)
@@ -239,14 +306,15 @@ def test_prod_protects_every_stateful_resource(prod, dev):
 def test_prod_keeps_keys_and_buckets_even_through_a_deliberate_destroy(prod, dev):
     kept = ("aws:kms/key:Key", "aws:s3/bucket:Bucket")
     prod_kept = {r.name: r.retain_on_delete for r in prod.resources if r.type in kept}
-    assert prod_kept == dict.fromkeys(["cluster-secrets", "storage-volumes", "artifacts-key", "database-key",
-                                       "session-cache-key", "artifacts-bucket", "artifacts-access-logs"], True)
+    assert prod_kept == dict.fromkeys(["cluster-secrets", "cluster-logs", "network-flow-logs", "storage-volumes",
+                                       "external-secrets-key", "artifacts-key", "database-key", "session-cache-key",
+                                       "artifacts-bucket", "artifacts-access-logs"], True)
     assert not any(r.retain_on_delete for r in dev.resources)
     # databases and caches are not retained: deleting them on purpose takes a final snapshot instead
     assert not prod.one(RDS).retain_on_delete and not prod.one(CACHE).retain_on_delete
 
 
-def test_everyday_config_changes_do_not_touch_what_forces_replacement():
+def test_everyday_config_changes_do_not_touch_what_forces_replacement(prod, prod_variant):
     """The inputs whose change makes AWS replace a stateful resource stay put when the usual knobs move."""
     def identity(result):
         mysql, cache, bucket = result.one(RDS).inputs, result.one(CACHE).inputs, _artifact_bucket(result).inputs
@@ -258,16 +326,9 @@ def test_everyday_config_changes_do_not_touch_what_forces_replacement():
             "bucket": bucket["bucket"],
         }
 
-    def everyday_changes(c):
-        data = c[f"{PROJECT}:data"]
-        data["database"].update(instanceClass="db.r7g.xlarge", allocatedStorageGiB=200, maxAllocatedStorageGiB=1000,
-                                backupRetentionDays=30)
-        data["cache"].update(nodeType="cache.r7g.large", nodes=3)
-        data["artifacts"]["noncurrentVersionDays"] = 180
-
-    before, after = evaluate("prod"), evaluate("prod", everyday_changes)
-    assert after.one(RDS).inputs["instanceClass"] == "db.r7g.xlarge"  # the change did land
-    assert identity(after) == identity(before)
+    assert prod_variant.one(RDS).inputs["instanceClass"] == EVERYDAY_DATABASE["instanceClass"]  # the change landed
+    assert prod_variant.one(CACHE).inputs["numCacheClusters"] == 3
+    assert identity(prod_variant) == identity(prod)
 
 
 @pytest.mark.parametrize("change,key,words", [

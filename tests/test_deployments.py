@@ -59,7 +59,7 @@ def test_deployment_settings_preview_prs_and_deploy_merges(bootstrap):
         assert not any(p.startswith("Pulumi.") and p != f"Pulumi.{stack}.yaml" and p != "Pulumi.yaml"
                        for p in vcs["paths"])
         oidc = inputs["operationContext"]["oidc"]["aws"]
-        assert oidc["roleARN"].endswith(f":role/deploy-{stack}")
+        assert oidc["roleARN"].endswith(f":role/mlplatform-deploy-{stack}")
         assert "github" not in inputs  # the deprecated form
 
 
@@ -75,3 +75,12 @@ def test_stacks_listed_twice_are_rejected():
     result = evaluate("bootstrap", lambda c: c.__setitem__(f"{NS}:stacks", ["dev", "dev"]), program=PROGRAM)
     assert "must list each platform stack once" in str(result.error)
     assert result.resources == []
+
+
+def test_each_platform_stack_gives_its_deploy_role_cluster_access(bootstrap):
+    """The role deployments/ creates for a stack is the one that stack's config lists for an access entry
+    (cluster.deployRoleArn): Pulumi Deployments can reach the cluster it deploys to, and nothing else."""
+    named = {r.name.removeprefix("deploy-"): r.inputs["name"] for r in bootstrap.of_type("aws:iam/role:Role")}
+    for stack, role_name in named.items():
+        configured = stack_config(stack)["mlplatform:cluster"]["deployRoleArn"]
+        assert configured.rsplit("/", 1)[1] == role_name == f"mlplatform-deploy-{stack}"

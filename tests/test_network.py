@@ -105,21 +105,31 @@ def test_s3_gateway_endpoint_serves_private_and_database_routes(each_stack):
     assert sorted(endpoint.inputs["routeTableIds"]) == sorted(each_stack.ids_of(t) for t in tables)
 
 
-def test_prod_flow_logs_go_to_a_retained_log_group_with_a_scoped_role(prod):
+def test_prod_flow_logs_go_to_an_encrypted_retained_log_group_with_a_scoped_role(prod):
     flow = prod.one("aws:ec2/flowLog:FlowLog")
     group = prod.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
     assert flow.inputs["trafficType"] == "ALL"
     assert flow.inputs["vpcId"] == prod.ids_of(prod.one("aws:ec2/vpc:Vpc"))
-    assert flow.inputs["logDestination"].endswith(":log-group:network-flow-logs")
+    assert group.inputs["name"] == "/aws/vpc/mlplatform-prod/flow-logs"
+    assert flow.inputs["logDestination"].endswith(":log-group:/aws/vpc/mlplatform-prod/flow-logs")
     assert group.inputs["retentionInDays"] == 365
+    assert group.inputs["kmsKeyId"].endswith(":key/network-flow-logs-key")
+    key_policy = json.loads(prod.one("aws:kms/key:Key", "network-flow-logs").inputs["policy"])
+    assert {s["Sid"] for s in key_policy["Statement"]} == {"AccountAdministersKey", "CloudWatchLogsEncryptsTheseGroups"}
     role = prod.one("aws:iam/role:Role", "network-flow-logs")
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "network-flow-logs").inputs["policy"])
     statement = policy["Statement"][0]
-    assert "*" not in statement["Resource"] and all("network-flow-logs" in r for r in statement["Resource"])
+    assert "*" not in statement["Resource"] and all("/flow-logs" in r for r in statement["Resource"])
     assert "logs:CreateLogGroup" not in statement["Action"]
 
 
 def test_dev_has_no_flow_logs(dev):
     assert dev.of_type("aws:ec2/flowLog:FlowLog") == []
+
+
+def test_the_default_security_group_is_taken_over_with_no_rules(each_stack):
+    default = each_stack.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert default.inputs["vpcId"] == each_stack.ids_of(each_stack.one("aws:ec2/vpc:Vpc"))
+    assert not default.inputs.get("ingress") and not default.inputs.get("egress")

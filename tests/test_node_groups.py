@@ -2,7 +2,8 @@
 
 import pytest
 
-from components.config import PROJECT
+from components.config import PROJECT, NodeGroupConfig
+from components.node_group import autoscaler_template_tags
 from tests.harness import stack_config
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -104,15 +105,18 @@ def test_autoscaler_node_template_tags_are_on_each_asg(each_stack):
             assert not any("/taint/" in k or "nvidia.com/gpu" in k for k in tags)
 
 
-@pytest.mark.parametrize("instance_types,gpus,accelerator", [
-    (["g5.12xlarge", "g5.24xlarge"], "4", "nvidia-a10g"),
-    (["p4d.24xlarge"], "8", "nvidia-a100"),
-])
-def test_gpu_count_and_accelerator_follow_instance_type(instance_types, gpus, accelerator):
-    from tests.harness import evaluate
+def test_gpu_count_and_accelerator_follow_instance_type(prod_variant):
+    # the variant runs prod's GPU group on p4d/p4de.24xlarge: 8 A100s per node
+    tags = _asg_tags(prod_variant, "gpu")
+    assert tags[f"{TEMPLATE}/resources/nvidia.com/gpu"] == "8"
+    assert tags[f"{TEMPLATE}/label/k8s.amazonaws.com/accelerator"] == "nvidia-a100"
 
-    result = evaluate("prod", lambda c: c[f"{PROJECT}:nodeGroups"][1].__setitem__(
-        "instanceTypes", instance_types))
-    tags = _asg_tags(result, "gpu")
+
+@pytest.mark.parametrize("instance_type,gpus,accelerator", [
+    ("g5.12xlarge", "4", "nvidia-a10g"), ("g6e.xlarge", "1", "nvidia-l40s"), ("p5.48xlarge", "8", "nvidia-h100")])
+def test_scale_from_zero_hints_come_from_the_catalogue(instance_type, gpus, accelerator):
+    group = NodeGroupConfig(name="gpu", instance_types=(instance_type,), capacity_type="ON_DEMAND", min_size=0,
+                            desired_size=0, max_size=1, disk_size_gib=200, gpu=True, ami_type="AL2023_x86_64_NVIDIA")
+    tags = autoscaler_template_tags(group)
     assert tags[f"{TEMPLATE}/resources/nvidia.com/gpu"] == gpus
     assert tags[f"{TEMPLATE}/label/k8s.amazonaws.com/accelerator"] == accelerator

@@ -14,7 +14,7 @@ def test_dev_is_cost_lean_and_prod_highly_available(dev, prod):
             "azs": len({s.inputs["availabilityZone"] for s in result.of_type("aws:ec2/subnet:Subnet")}),
             "nats": len(result.of_type("aws:ec2/natGateway:NatGateway")),
             "flow_logs": len(result.of_type("aws:ec2/flowLog:FlowLog")),
-            "deletion_protection": result.one("eks:index:Cluster").inputs["deletionProtection"],
+            "deletion_protection": result.one("aws:eks/cluster:Cluster").inputs["deletionProtection"],
         }
     assert facts["dev"] == {"azs": 2, "nats": 1, "flow_logs": 0, "deletion_protection": False}
     assert facts["prod"] == {"azs": 3, "nats": 3, "flow_logs": 1, "deletion_protection": True}

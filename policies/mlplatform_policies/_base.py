@@ -1,9 +1,17 @@
-"""Shared helpers: how a policy is declared, how it words a violation, which stacks are production."""
+"""Shared helpers: how a policy is declared, how it reads resources, how it words a violation.
+
+Policies see resources the way `pulumi preview` hands them over: inputs deserialized from protobuf and
+wrapped in read-only proxies (`collections.abc.Mapping` / `Sequence`, never `dict` / `list`), numbers as
+floats, and, during a preview, values still unknown (ids, ARNs of resources not created yet) that raise
+`UnknownValueError` when read. The helpers here never raise on those: `get` returns `UNKNOWN`, and a check
+skips only the judgement that needs the unknown value while still judging everything that is known. The
+engine runs the policies again before each resource is created, when those values are known.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -14,9 +22,19 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+# A value the engine does not know yet (preview). Compare with `is`.
+UNKNOWN: Any = _Unknown()
 
 # Stacks whose names are listed here get the production rules (protection, HA, backups).
 PRODUCTION_STACKS_DEFAULT = ["prod"]
@@ -26,14 +44,118 @@ PRODUCTION_SCHEMA = {
 }
 
 
+# ---- reading resources ------------------------------------------------------------------------------
+
+def is_sequence(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
+
+
+def get(value: Any, *path: str | int, default: Any = None) -> Any:
+    """value[path[0]][path[1]]...: `default` when a step is missing, UNKNOWN when a step is unknown."""
+    current = value
+    for key in path:
+        if current is UNKNOWN:
+            return UNKNOWN
+        try:
+            if isinstance(current, Mapping) or (is_sequence(current) and isinstance(key, int)):
+                current = current[key]
+            else:
+                return default
+        except (KeyError, IndexError):
+            return default
+        except UnknownValueError:
+            return UNKNOWN
+        if current is None:
+            return default
+    return current
+
+
+def items(value: Any) -> list[Any]:
+    """The elements of a list-like value (UNKNOWN for each unknown one); a single value as a list of one."""
+    if value is None:
+        return []
+    if value is UNKNOWN or not is_sequence(value):
+        return [value]
+    found = []
+    for index in range(len(value)):
+        try:
+            found.append(value[index])
+        except UnknownValueError:
+            found.append(UNKNOWN)
+    return found
+
+
+def keys(value: Any) -> list[str]:
+    """The keys of a map (reading keys never touches an unknown value)."""
+    return list(value) if isinstance(value, Mapping) else []
+
+
+def known(value: Any) -> bool:
+    return value is not UNKNOWN
+
+
+def document(value: Any) -> Any:
+    """An IAM/bucket/key policy as a Mapping: parsed from JSON, UNKNOWN while unknown, None if absent."""
+    if value is UNKNOWN or isinstance(value, Mapping):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, Mapping) else None
+    return None
+
+
+def truthy(value: Any) -> bool:
+    # Launch templates take EBS flags as the strings "true"/"false".
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def number(value: Any) -> str:
+    """A number for a message: 2.0 (how numbers arrive) reads as 2."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def depends_through(resource, prop: str, target) -> bool:
+    """Whether `resource`'s property `prop` is wired to `target` (works while ids are still unknown)."""
+    return any(dep.urn == target.urn for dep in resource.property_dependencies.get(prop, []))
+
+
+def refers_to(resource, prop: str, target, target_prop: str | None = None) -> bool:
+    """Whether `resource.prop` points at `target`: wired through a dependency, or naming it literally
+    (e.g. a bucket given by name rather than by its output)."""
+    if depends_through(resource, prop, target):
+        return True
+    if target_prop is None:
+        return False
+    value, name = get(resource.props, prop), get(target.props, target_prop)
+    return isinstance(value, str) and value == name
+
+
+def of_type(args: StackValidationArgs, types: Iterable[str]) -> list:
+    wanted = set(types)
+    return [r for r in args.resources if r.resource_type in wanted]
+
+
+def companions(args: StackValidationArgs, types: Iterable[str], prop: str, target,
+               target_prop: str | None = None) -> list:
+    """The resources of `types` whose `prop` points at `target` (e.g. a bucket's public access block)."""
+    return [r for r in of_type(args, types) if refers_to(r, prop, target, target_prop)]
+
+
+# ---- which stacks are production ---------------------------------------------------------------------
+
 def stack_of(urn: str) -> str:
     """urn:pulumi:<stack>::<project>::<type>::<name> -> <stack>"""
     return urn.removeprefix("urn:pulumi:").split("::", 1)[0]
 
 
-def is_production(urn: str, config: dict[str, Any]) -> bool:
+def is_production(urn: str, config: Mapping[str, Any]) -> bool:
     return stack_of(urn) in config.get("productionStacks", PRODUCTION_STACKS_DEFAULT)
 
+
+# ---- declaring policies ------------------------------------------------------------------------------
 
 def violation(name: str, resource_type: str, problem: str, fix: str) -> str:
     return f"{resource_type} '{name}': {problem}. Fix: {fix}."
@@ -43,18 +165,25 @@ def _schema(properties: dict[str, Any] | None) -> PolicyConfigSchema | None:
     return PolicyConfigSchema(properties=properties) if properties else None
 
 
-def config_with_defaults(config: dict[str, Any], properties: dict[str, Any] | None) -> dict[str, Any]:
+def config_with_defaults(config: Mapping[str, Any] | None, properties: dict[str, Any] | None) -> dict[str, Any]:
     defaults = {k: v["default"] for k, v in (properties or {}).items() if "default" in v}
     return {**defaults, **(config or {})}
 
 
-# A resource check gets (props, args, config) and yields "problem. Fix: ..." sentences.
-ResourceCheck = Callable[[dict[str, Any], ResourceValidationArgs, dict[str, Any]], Iterable[tuple[str, str]]]
+# A resource check gets (props, args, config) and yields (problem, fix) pairs.
+ResourceCheck = Callable[[Mapping[str, Any], ResourceValidationArgs, dict[str, Any]], Iterable[tuple[str, str]]]
 
 
-def resource_policy(name: str, description: str, types: Iterable[str], level=MANDATORY,
+def _described(policy, description: str, control: str):
+    policy.what, policy.control = description, control  # for the README's policy table
+    return policy
+
+
+def resource_policy(name: str, description: str, control: str, types: Iterable[str], level=MANDATORY,
                     config: dict[str, Any] | None = None):
-    """Declare a ResourceValidationPolicy from a check yielding (problem, fix) pairs."""
+    """Declare a ResourceValidationPolicy from a check yielding (problem, fix) pairs.
+
+    `description` says what must hold and why; `control` names the benchmark control or guide it follows."""
     types = frozenset(types)
 
     def declare(check: ResourceCheck) -> ResourceValidationPolicy:
@@ -62,52 +191,30 @@ def resource_policy(name: str, description: str, types: Iterable[str], level=MAN
             if args.resource_type not in types:
                 return
             settings = config_with_defaults(args.get_config(), config)
-            for problem, fix in check(dict(args.props or {}), args, settings):
+            for problem, fix in check(args.props if args.props is not None else {}, args, settings):
                 report_violation(violation(args.name, args.resource_type, problem, fix), None)
 
-        return ResourceValidationPolicy(name=name, description=description, validate=validate,
-                                        enforcement_level=level, config_schema=_schema(config))
+        return _described(ResourceValidationPolicy(
+            name=name, description=f"{description} ({control})", validate=validate, enforcement_level=level,
+            config_schema=_schema(config)), description, control)
 
     return declare
 
 
 # A stack check gets (args, config) and yields (message, urn) pairs.
-def stack_policy(name: str, description: str, level=MANDATORY, config: dict[str, Any] | None = None):
+def stack_policy(name: str, description: str, control: str, level=MANDATORY, config: dict[str, Any] | None = None):
     def declare(check) -> StackValidationPolicy:
         def validate(args: StackValidationArgs, report_violation) -> None:
             settings = config_with_defaults(args.get_config(), config)
             for message, urn in check(args, settings):
                 report_violation(message, urn)
 
-        return StackValidationPolicy(name=name, description=description, validate=validate,
-                                     enforcement_level=level, config_schema=_schema(config))
+        return _described(StackValidationPolicy(
+            name=name, description=f"{description} ({control})", validate=validate, enforcement_level=level,
+            config_schema=_schema(config)), description, control)
 
     return declare
 
 
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def parse_document(value: Any) -> dict[str, Any] | None:
-    """An IAM/bucket policy as a dict; None while it is still unknown (computed at deploy time)."""
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return None
-
-
-def truthy(value: Any) -> bool:
-    # Launch templates take EBS flags as the strings "true"/"false".
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def depends_through(resource, prop: str, target) -> bool:
-    """Whether `resource`'s property `prop` is wired to `target` (resolves even when ids are unknown)."""
-    return any(dep.urn == target.urn for dep in resource.property_dependencies.get(prop, []))
+def stack_violation(resource, problem: str, fix: str) -> tuple[str, str]:
+    return violation(resource.name, resource.resource_type, problem, fix), resource.urn
