@@ -3,7 +3,7 @@ VENV   := venv
 PYTHON := $(VENV)/bin/python
 STACK  ?= dev
 
-.PHONY: test lint up preview clean
+.PHONY: test lint docs up preview clean
 
 # The same virtualenv Pulumi uses (Pulumi.yaml: virtualenv: venv), with the pinned packages.
 $(VENV)/installed: requirements.txt requirements-dev.txt
@@ -17,6 +17,9 @@ test: $(VENV)/installed  ## set up, lint, and run the offline test suite
 
 lint: $(VENV)/installed
 	$(VENV)/bin/ruff check .
+
+docs: $(VENV)/installed  ## regenerate the README's tables from the code
+	$(PYTHON) -m tools.docs
 
 preview: $(VENV)/installed  ## needs the Pulumi CLI and AWS credentials
 	pulumi preview --stack $(STACK)
