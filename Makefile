@@ -3,7 +3,7 @@ VENV   := venv
 PYTHON := $(VENV)/bin/python
 STACK  ?= dev
 
-.PHONY: test lint docs up preview clean
+.PHONY: test lint generate up preview clean
 
 # The same virtualenv Pulumi uses (Pulumi.yaml: virtualenv: venv), with the pinned packages.
 $(VENV)/installed: requirements.txt requirements-dev.txt
@@ -11,15 +11,17 @@ $(VENV)/installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-test: $(VENV)/installed  ## set up, lint, and run the offline test suite
+test: $(VENV)/installed  ## set up, lint, type-check, and run the offline test suite
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy components policies/mlplatform_policies deployments/__main__.py
 	$(PYTHON) -m pytest
 
 lint: $(VENV)/installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy components policies/mlplatform_policies deployments/__main__.py
 
-docs: $(VENV)/installed  ## regenerate the README's tables from the code
-	$(PYTHON) -m tools.docs
+generate: $(VENV)/installed  ## rewrite what is derived from the code: config schema, README tables, pack catalogue
+	$(PYTHON) -m tools.generate
 
 preview: $(VENV)/installed  ## needs the Pulumi CLI and AWS credentials
 	pulumi preview --stack $(STACK)
@@ -28,4 +30,4 @@ up: $(VENV)/installed  ## needs the Pulumi CLI and AWS credentials
 	pulumi up --stack $(STACK)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -30,6 +30,8 @@ aws_provider = aws.Provider(
         **cfg.tags,
         "project": PROJECT,
         "environment": cfg.environment,
+        # The one notion of production (components/config/environments.py); the policy pack reads this tag.
+        "production": "true" if cfg.production else "false",
         "pulumi-stack": cfg.stack,
         "managed-by": "pulumi",
     }),
@@ -37,10 +39,11 @@ aws_provider = aws.Provider(
 on_aws = pulumi.ResourceOptions(providers=[aws_provider])
 
 network = Network("network", NetworkArgs(config=cfg.network, region=cfg.region, name_prefix=cfg.cluster.name,
-                                         protect_data=cfg.is_prod), opts=on_aws)
+                                         protect_data=cfg.production), opts=on_aws)
 cluster = Cluster(
     "cluster",
-    ClusterArgs(config=cfg.cluster, network=network, region=cfg.region, protect_data=cfg.is_prod),
+    ClusterArgs(config=cfg.cluster, node_groups=cfg.node_groups, network=network, region=cfg.region,
+                protect_data=cfg.production),
     opts=on_aws,
 )
 
@@ -48,7 +51,7 @@ cluster = Cluster(
 on_cluster = pulumi.ResourceOptions(providers=[aws_provider, cluster.provider])
 addons = cfg.addons
 storage = Storage("storage", StorageArgs(cluster=cluster, network=network, region=cfg.region, efs=addons.efs,
-                                         protect_data=cfg.is_prod), opts=on_cluster)
+                                         protect_data=cfg.production), opts=on_cluster)
 load_balancers = LoadBalancerController(
     "aws-load-balancer-controller",
     LoadBalancerControllerArgs(cluster=cluster, vpc_id=network.vpc_id, region=cfg.region), opts=on_cluster)
@@ -58,28 +61,28 @@ after_load_balancers = on_cluster.merge(pulumi.ResourceOptions(depends_on=[load_
 ClusterAutoscaler("cluster-autoscaler", ClusterAutoscalerArgs(cluster=cluster, region=cfg.region),
                   opts=after_load_balancers)
 secrets = ExternalSecrets("external-secrets", ExternalSecretsArgs(cluster=cluster, region=cfg.region,
-                                                                  protect_data=cfg.is_prod),
+                                                                  protect_data=cfg.production),
                           opts=after_load_balancers)
-if any(group.gpu for group in cfg.cluster.node_groups):
+if any(group.gpu for group in cfg.node_groups):
     NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(cluster=cluster), opts=after_load_balancers)
 if addons.external_dns:
     ExternalDns("external-dns", ExternalDnsArgs(cluster=cluster, dns=addons.dns, region=cfg.region,
-                                                upsert_only=cfg.is_prod), opts=after_load_balancers)
+                                                upsert_only=cfg.production), opts=after_load_balancers)
 if addons.cert_manager:
     CertManager("cert-manager", CertManagerArgs(cluster=cluster, dns=addons.dns, acme_email=addons.acme_email,
-                                                region=cfg.region, production_issuer=cfg.is_prod),
+                                                region=cfg.region, production_issuer=cfg.production),
                 opts=after_load_balancers)
 
 # Data services: state that must outlive any node, or the cluster itself.
 artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(
-    name_prefix=cluster.name, region=cfg.region, noncurrent_version_days=cfg.data.noncurrent_version_days,
-    protect_data=cfg.is_prod), opts=on_aws)
+    name_prefix=cluster.name, region=cfg.region, noncurrent_version_days=cfg.data.artifacts.noncurrent_version_days,
+    protect_data=cfg.production), opts=on_aws)
 database = Database("database", DatabaseArgs(cluster=cluster, network=network, config=cfg.data.database,
-                                             secrets=secrets, region=cfg.region, protect_data=cfg.is_prod),
+                                             secrets=secrets, region=cfg.region, protect_data=cfg.production),
                     opts=on_cluster)
 sessions = SessionCache("session-cache", SessionCacheArgs(cluster=cluster, network=network, config=cfg.data.cache,
                                                           secrets=secrets, region=cfg.region,
-                                                          protect_data=cfg.is_prod), opts=on_aws)
+                                                          protect_data=cfg.production), opts=on_aws)
 
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)

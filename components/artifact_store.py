@@ -92,7 +92,7 @@ class ArtifactStore(pulumi.ComponentResource):
         )
         aws.s3.BucketPolicy(
             f"{name}-bucket", bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: iam.to_json(iam.bucket_policy(iam.deny_insecure_transport(arn)))),
+            policy=iam.to_json(bucket.arn.apply(lambda arn: iam.bucket_policy(iam.deny_insecure_transport(arn)))),
             opts=child)
 
         if args.protect_data:
@@ -144,8 +144,8 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=child)
         policy = aws.s3.BucketPolicy(
             f"{name}-access-logs", bucket=logs.id,
-            policy=pulumi.Output.all(logs.arn, source.arn, account_id).apply(lambda a: iam.to_json(
-                iam.bucket_policy(iam.deny_insecure_transport(a[0]), iam.access_log_delivery(a[0], a[1], a[2])))),
+            policy=iam.to_json(pulumi.Output.all(logs.arn, source.arn, account_id).apply(lambda a: iam.bucket_policy(
+                iam.deny_insecure_transport(a[0]), iam.access_log_delivery(a[0], a[1], a[2])))),
             opts=child)
         aws.s3.BucketLogging(
             f"{name}-bucket", bucket=source.id, target_bucket=logs.id, target_prefix="artifacts/",

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import iam
-from components.config import ClusterConfig, role_name
+from components.config import ClusterConfig, NodeGroupConfig, role_name
 from components.eks_addon import eks_addon
 from components.kms import account_id, customer_key
 from components.network import Network
@@ -101,6 +101,7 @@ def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, reg
 @dataclass
 class ClusterArgs:
     config: ClusterConfig
+    node_groups: tuple[NodeGroupConfig, ...]
     network: Network
     region: str
     protect_data: bool  # prod: stateful resources survive `pulumi destroy` and replacement
@@ -124,10 +125,59 @@ class Cluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:cluster:Cluster", name, None, opts)
         cfg = args.config
-        net = args.network
+
+        # In the order EKS needs them: the control plane, who may reach it, networking add-ons, nodes, DNS.
+        cluster_sg, node_sg = self._security_groups(name, args.network)
+        eks_cluster, secrets_key = self._control_plane(name, args, cluster_sg)
+        cluster_name = eks_cluster.name
+        access = self._access_entries(name, cfg, cluster_name)
+        networking = self._networking_addons(name, cfg, cluster_name)
+        node_role, node_role_ready = self._node_role(name)
+        self.node_groups = {
+            group.name: NodeGroup(
+                f"{name}-{group.name}",
+                NodeGroupArgs(config=group, cluster_name=cluster_name, kubernetes_version=cfg.kubernetes_version,
+                              node_role_arn=node_role.arn, subnet_ids=args.network.private_subnet_ids,
+                              security_group_ids=[node_sg.id]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*networking, *node_role_ready]))
+            for group in args.node_groups
+        }
+        # coredns is a Deployment: created before any node exists it stays DEGRADED and the apply
+        # times out (pulumi-eks#1819), so it waits for the node groups.
+        coredns = self._addon(name, cfg, cluster_name, "coredns", depends_on=list(self.node_groups.values()))
+
+        config_json = pulumi.Output.all(
+            eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data,
+        ).apply(lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], args.region)))
+        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config_json, opts=pulumi.ResourceOptions(parent=self))
+
+        self.name = cluster_name
+        self.arn = eks_cluster.arn
+        self.kubernetes_version = cfg.kubernetes_version
+        self.addon_versions = cfg.addon_versions
+        # What a workload needs before it can be scheduled and resolve names, and before the identity
+        # running `pulumi up` may create it.
+        self.ready = [*self.node_groups.values(), coredns, *access]
+        self.endpoint = eks_cluster.endpoint
+        self.kubeconfig = pulumi.Output.secret(config_json)
+        self.cluster_security_group_id = cluster_sg.id
+        self.node_security_group_id = node_sg.id
+        self.node_role_arn = node_role.arn
+        self.secrets_key_arn = secrets_key.arn
+        self.register_outputs({
+            "name": self.name,
+            "endpoint": self.endpoint,
+            "kubeconfig": self.kubeconfig,
+            "cluster_security_group_id": self.cluster_security_group_id,
+            "node_security_group_id": self.node_security_group_id,
+        })
+
+    def _control_plane(self, name: str, args: ClusterArgs,
+                       cluster_sg: aws.ec2.SecurityGroup) -> tuple[aws.eks.Cluster, aws.kms.Key]:
+        """The cluster, its role, the key for its secrets and the log group it writes into."""
+        cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
         account = account_id(self)
-
         role = aws.iam.Role(
             f"{name}-control-plane",
             assume_role_policy=iam.to_json(iam.service_trust("eks.amazonaws.com", tag_session=True)),
@@ -161,18 +211,15 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        cluster_sg, node_sg = self._security_groups(name, net)
-        node_role, node_role_ready = self._node_role(name)
-
-        eks_cluster = aws.eks.Cluster(
+        cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=cfg.name,
             version=cfg.kubernetes_version,
             role_arn=role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 # The control plane's network interfaces live in the private subnets.
-                subnet_ids=net.private_subnet_ids,
-                # Our group, whose rules are all written out above (EKS adds its own primary group too).
+                subnet_ids=args.network.private_subnet_ids,
+                # Our group, whose rules are all written out (EKS adds its own primary group too).
                 security_group_ids=[cluster_sg.id],
                 endpoint_private_access=True,
                 endpoint_public_access=cfg.endpoint_public_access,
@@ -181,7 +228,7 @@ class Cluster(pulumi.ComponentResource):
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
                 # No automatic cluster-admin for whoever runs `pulumi up`: every access entry comes from
-                # config (below), so none can collide with an automatic one (409 ResourceInUseException).
+                # config (_access_entries), so none can collide with an automatic one (409 ResourceInUseException).
                 bootstrap_cluster_creator_admin_permissions=False,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
@@ -191,14 +238,16 @@ class Cluster(pulumi.ComponentResource):
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=args.protect_data,
-            # Core add-ons are EKS managed add-ons created below, in the right order.
+            # Core add-ons are EKS managed add-ons created in order (_networking_addons, coredns).
             bootstrap_self_managed_addons=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy],
                                         protect=args.protect_data),
         )
-        cluster_name = eks_cluster.name
-        access = self._access_entries(name, cfg, cluster_name)
+        return cluster, secrets_key
 
+    def _networking_addons(self, name: str, cfg: ClusterConfig,
+                           cluster_name: pulumi.Output[str]) -> list[pulumi.Resource]:
+        """What nodes need before they start: Pod Identity, kube-proxy and the VPC CNI (on Pod Identity)."""
         cni_role = ServiceAccountRole(
             f"{name}-vpc-cni",
             ServiceAccountRoleArgs(
@@ -208,60 +257,14 @@ class Cluster(pulumi.ComponentResource):
                 managed_policy_arns=[iam.VPC_CNI_POLICY],
                 association_by_addon=True,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         pod_identity_agent = self._addon(name, cfg, cluster_name, "eks-pod-identity-agent")
-        before_nodes = [
+        return [
             pod_identity_agent,
             self._addon(name, cfg, cluster_name, "kube-proxy"),
             self._addon(name, cfg, cluster_name, "vpc-cni", role=cni_role, depends_on=[pod_identity_agent]),
         ]
-
-        self.node_groups = {}
-        for group in cfg.node_groups:
-            self.node_groups[group.name] = NodeGroup(
-                f"{name}-{group.name}",
-                NodeGroupArgs(
-                    config=group,
-                    cluster_name=cluster_name,
-                    kubernetes_version=cfg.kubernetes_version,
-                    node_role_arn=node_role.arn,
-                    subnet_ids=net.private_subnet_ids,
-                    security_group_ids=[node_sg.id],
-                ),
-                opts=pulumi.ResourceOptions(parent=self,
-                                            depends_on=[*before_nodes, *node_role_ready]),
-            )
-
-        # coredns is a Deployment: created before any node exists it stays DEGRADED and the apply
-        # times out (pulumi-eks#1819), so it waits for the node groups.
-        coredns = self._addon(name, cfg, cluster_name, "coredns", depends_on=list(self.node_groups.values()))
-
-        config_json = pulumi.Output.all(
-            eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data,
-        ).apply(lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], args.region)))
-        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config_json, opts=child)
-
-        self.name = cluster_name
-        self.arn = eks_cluster.arn
-        self.kubernetes_version = cfg.kubernetes_version
-        self.addon_versions = cfg.addon_versions
-        # What a workload needs before it can be scheduled and resolve names, and before the identity
-        # running `pulumi up` may create it.
-        self.ready = [*self.node_groups.values(), coredns, *access]
-        self.endpoint = eks_cluster.endpoint
-        self.kubeconfig = pulumi.Output.secret(config_json)
-        self.cluster_security_group_id = cluster_sg.id
-        self.node_security_group_id = node_sg.id
-        self.node_role_arn = node_role.arn
-        self.secrets_key_arn = secrets_key.arn
-        self.register_outputs({
-            "name": self.name,
-            "endpoint": self.endpoint,
-            "kubeconfig": self.kubeconfig,
-            "cluster_security_group_id": self.cluster_security_group_id,
-            "node_security_group_id": self.node_security_group_id,
-        })
 
     def _access_entries(self, name: str, cfg: ClusterConfig, cluster_name: pulumi.Output[str]):
         """cluster-admin for the configured admins and the Deployments role; keyed by role name, so removing

@@ -11,7 +11,7 @@ from components.cluster import Cluster
 from components.helm import helm_release
 from components.options import dependencies
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
-from components.versions import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGE_TAGS
+from components.versions import CLUSTER_AUTOSCALER, KUBERNETES_VERSIONS
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -64,7 +64,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 # Finds the groups EKS tagged k8s.io/cluster-autoscaler/enabled and .../<cluster>.
                 "autoDiscovery": {"clusterName": cluster.name},
                 "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
-                "image": {"tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[cluster.kubernetes_version]},
+                "image": {"tag": KUBERNETES_VERSIONS[cluster.kubernetes_version].cluster_autoscaler_image},
                 "extraArgs": EXTRA_ARGS,
                 "priorityClassName": "system-cluster-critical",
             },

@@ -43,6 +43,10 @@ def log_group_name(identifier: str, log_type: str) -> str:
     return f"/aws/rds/instance/{identifier}/{log_type}"
 
 
+def _log_group_name(identifier: pulumi.Output[str], log_type: str) -> pulumi.Output[str]:
+    return identifier.apply(lambda i: log_group_name(i, log_type))
+
+
 def parameters(require_tls: bool) -> dict[str, str]:
     """The DB parameter group (family mysql8.4).
 
@@ -116,7 +120,7 @@ class Database(pulumi.ComponentResource):
         # instead of creating groups that keep logs forever.
         exported = [
             aws.cloudwatch.LogGroup(
-                f"{name}-{log_type}-logs", name=identifier.apply(lambda i, t=log_type: log_group_name(i, t)),
+                f"{name}-{log_type}-logs", name=_log_group_name(identifier, log_type),
                 retention_in_days=cfg.log_retention_days, kms_key_id=key.arn, opts=child)
             for log_type in EXPORTED_LOGS
         ]

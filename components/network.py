@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.config import MAX_AZS, NetworkConfig
+from components.config import NetworkConfig
 from components.kms import account_id, customer_key
 
 # Subnet tags the AWS Load Balancer Controller uses to discover where to put load balancers.
@@ -23,29 +23,26 @@ INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 
 @dataclass(frozen=True)
 class SubnetLayout:
-    private: tuple[str, ...]
-    public: tuple[str, ...]
-    database: tuple[str, ...]
+    private: str
+    public: str
+    database: str
 
 
-def subnet_layout(vpc_cidr: str, az_count: int) -> SubnetLayout:
-    """Split the VPC into per-AZ subnets.
+def subnet_layout(vpc_cidr: str, az: str) -> SubnetLayout:
+    """The subnets of one AZ.
 
-    The VPC is cut into eighths: AZ i's private subnet is eighth i (up to six AZs), and the last eighth
-    is cut into 1/256ths of the VPC for the small public (index i) and database (index 8 + i) subnets.
-    Each subnet's range depends only on its AZ's index, so adding an AZ never renumbers, and therefore
-    never replaces, the subnets that exist.
+    The VPC is cut into eighths. The AZ's letter picks its slot n (a=0 ... g=6): its private subnet is
+    eighth n, and the last eighth is cut into 1/256ths of the VPC for the small public (n) and database
+    (8 + n) subnets. A subnet's range depends only on its own AZ, so adding or removing an AZ never
+    renumbers, and therefore never replaces, another AZ's subnets.
     """
-    if not 1 <= az_count <= MAX_AZS:
-        raise ValueError(f"az_count must be 1..{MAX_AZS}, got {az_count}")
+    slot = ord(az[-1]) - ord("a")
+    if not 0 <= slot <= 6:
+        raise ValueError(f"{az!r} does not end in a letter a-g")
     vpc = ipaddress.IPv4Network(vpc_cidr)
     eighths = list(vpc.subnets(prefixlen_diff=3))
     small = list(eighths[-1].subnets(new_prefix=vpc.prefixlen + 8))
-    return SubnetLayout(
-        private=tuple(str(eighths[i]) for i in range(az_count)),
-        public=tuple(str(small[i]) for i in range(az_count)),
-        database=tuple(str(small[8 + i]) for i in range(az_count)),
-    )
+    return SubnetLayout(private=str(eighths[slot]), public=str(small[slot]), database=str(small[8 + slot]))
 
 
 @dataclass
@@ -61,6 +58,7 @@ class Network(pulumi.ComponentResource):
     vpc_cidr: str
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids_by_az: dict[str, pulumi.Output[str]]  # for resources that belong to one AZ each
     database_subnet_ids: list[pulumi.Output[str]]
     private_route_table_ids: list[pulumi.Output[str]]
 
@@ -68,7 +66,6 @@ class Network(pulumi.ComponentResource):
         super().__init__("mlplatform:network:Network", name, None, opts)
         cfg = args.config
         child = pulumi.ResourceOptions(parent=self)
-        layout = subnet_layout(cfg.vpc_cidr, len(cfg.availability_zones))
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -97,12 +94,13 @@ class Network(pulumi.ComponentResource):
             f"{name}-database", vpc_id=vpc.id, tags={"Name": f"{name}-database"}, opts=child)
 
         public_subnets, private_subnets, database_subnets = [], [], []
-        for i, az in enumerate(cfg.availability_zones):
+        for az in cfg.availability_zones:
+            layout = subnet_layout(cfg.vpc_cidr, az)
             public = aws.ec2.Subnet(
                 f"{name}-public-{az}",
                 vpc_id=vpc.id,
                 availability_zone=az,
-                cidr_block=layout.public[i],
+                cidr_block=layout.public,
                 map_public_ip_on_launch=False,  # only NAT gateways and load balancers live here
                 tags={"Name": f"{name}-public-{az}", PUBLIC_ELB_TAG: "1"},
                 opts=child,
@@ -113,7 +111,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-private-{az}",
                 vpc_id=vpc.id,
                 availability_zone=az,
-                cidr_block=layout.private[i],
+                cidr_block=layout.private,
                 tags={"Name": f"{name}-private-{az}", INTERNAL_ELB_TAG: "1"},
                 opts=child,
             )
@@ -121,7 +119,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-database-{az}",
                 vpc_id=vpc.id,
                 availability_zone=az,
-                cidr_block=layout.database[i],
+                cidr_block=layout.database,
                 tags={"Name": f"{name}-database-{az}"},
                 opts=child,
             )
@@ -177,6 +175,7 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr = cfg.vpc_cidr
         self.public_subnet_ids = [s.id for s in public_subnets]
         self.private_subnet_ids = [s.id for s in private_subnets]
+        self.private_subnet_ids_by_az = dict(zip(cfg.availability_zones, self.private_subnet_ids, strict=True))
         self.database_subnet_ids = [s.id for s in database_subnets]
         self.private_route_table_ids = [rt.id for rt in private_rts]
         self.register_outputs({
@@ -205,7 +204,7 @@ class Network(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-flow-logs",
             role=role.id,
-            policy=log_group.arn.apply(lambda arn: iam.to_json(iam.flow_logs_to_cloudwatch(arn))),
+            policy=iam.to_json(log_group.arn.apply(iam.flow_logs_to_cloudwatch)),
             opts=child,
         )
         aws.ec2.FlowLog(

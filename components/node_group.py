@@ -25,7 +25,7 @@ AUTOSCALER_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 
 def node_labels(cfg: NodeGroupConfig) -> dict[str, str]:
     labels = {**cfg.labels, NODE_GROUP_LABEL: cfg.name}
-    if cfg.gpu:
+    if cfg.gpu and cfg.accelerator:
         labels[GPU_PRESENT_LABEL] = "true"
         labels[ACCELERATOR_LABEL] = cfg.accelerator
     return labels

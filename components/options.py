@@ -13,4 +13,5 @@ def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
     depends_on = opts.depends_on if opts else None
     if depends_on is None:
         return []
-    return list(depends_on) if isinstance(depends_on, list | tuple) else [depends_on]
+    given = depends_on if isinstance(depends_on, list | tuple) else [depends_on]
+    return [d for d in given if isinstance(d, pulumi.Resource)]

@@ -51,8 +51,10 @@ class ServiceAccountRole(pulumi.ComponentResource):
         )
         attachments: list[pulumi.Resource] = []
         for index, arn in enumerate(args.managed_policy_arns):
+            # Named after the policy, so removing one policy never renames another's attachment.
             attachments.append(aws.iam.RolePolicyAttachment(
-                f"{name}-managed-{index}", role=role.name, policy_arn=arn, opts=child))
+                f"{name}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn,
+                opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-managed-{index}")])))
         if args.policy is not None:
             attachments.append(aws.iam.RolePolicy(
                 f"{name}-policy", role=role.id, policy=iam.to_json(args.policy), opts=child))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
@@ -30,8 +29,8 @@ def stored_secret(resource_name: str, *, parent: pulumi.Resource, cluster_name: 
     aws.secretsmanager.SecretVersion(
         resource_name,
         secret_id=secret.id,
-        # The value is a secret end to end: Pulumi state keeps it encrypted and never shows it.
-        secret_string=pulumi.Output.secret(pulumi.Output.from_input(value).apply(json.dumps)),
+        # A secret end to end (pulumi-aws marks secret_string secret): encrypted in state, never shown.
+        secret_string=pulumi.Output.json_dumps(value),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return secret

@@ -79,7 +79,7 @@ class SessionCache(pulumi.ComponentResource):
             kms_key_id=key.arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
-            auth_token=pulumi.Output.secret(token.result),
+            auth_token=token.result,  # a secret end to end: RandomPassword.result and auth_token are both marked secret
             snapshot_retention_limit=7 if args.protect_data else 0,
             snapshot_window="02:00-03:00",
             maintenance_window="sun:05:30-sun:06:30",

@@ -100,10 +100,13 @@ class Storage(pulumi.ComponentResource):
             backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(
                 status="ENABLED" if args.protect_data else "DISABLED"),
             opts=child)
+        # One per AZ, named after it (they were numbered once: the alias keeps existing ones).
         mount_targets = [
-            aws.efs.MountTarget(f"{name}-efs-{index}", file_system_id=file_system.id, subnet_id=subnet_id,
-                                security_groups=[security_group.id], opts=child)
-            for index, subnet_id in enumerate(net.private_subnet_ids)
+            aws.efs.MountTarget(
+                f"{name}-efs-{az}", file_system_id=file_system.id, subnet_id=subnet_id,
+                security_groups=[security_group.id],
+                opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-efs-{index}")]))
+            for index, (az, subnet_id) in enumerate(net.private_subnet_ids_by_az.items())
         ]
 
         efs_role = self._csi_role(name, "efs-csi", cluster, EFS_CSI_SERVICE_ACCOUNT, iam.EFS_CSI_POLICY)

@@ -3,15 +3,38 @@
 Python packages are pinned in requirements.txt; everything the program itself deploys is pinned here.
 """
 
-# Kubernetes minors a stack may run, with the date EKS standard support ends for each (EKS release
-# calendar, endoflife.date/amazon-eks). The set is bounded by two things:
-# - 1.34 leaves standard support on 2026-12-02; with upgrade_policy STANDARD EKS would then upgrade it.
-# - 1.36 is not supported by Istio 1.29, which Kubeflow 26.03 pins (Istio 1.29: Kubernetes 1.31-1.35,
-#   istio.io "supported releases"). Add it together with an Istio bump.
-KUBERNETES_STANDARD_SUPPORT_ENDS = {
-    "1.35": "2027-03-27",
+
+
+class KubernetesVersion:
+    """A Kubernetes minor a stack may run, with everything that must match it (so none can be forgotten)."""
+
+    def __init__(self, standard_support_ends: str, cluster_autoscaler_image: str):
+        self.standard_support_ends = standard_support_ends  # EKS release calendar / endoflife.date
+        # cluster-autoscaler's minor must match the cluster's; the chart's default image lags.
+        self.cluster_autoscaler_image = cluster_autoscaler_image
+
+
+# Kubernetes minors a stack may run. Bounded by two things:
+# - 1.34 leaves EKS standard support on 2026-12-02; with upgrade_policy STANDARD EKS would then upgrade it.
+# - every pinned component must support it (KUBERNETES_SUPPORT below; config validation checks).
+KUBERNETES_VERSIONS = {
+    "1.35": KubernetesVersion(standard_support_ends="2027-03-27", cluster_autoscaler_image="v1.35.2"),
 }
 DEFAULT_KUBERNETES_VERSION = "1.35"
+
+
+def minor(version: str) -> tuple[int, int]:
+    major, _, rest = version.partition(".")
+    return int(major), int(rest.split(".")[0])
+
+
+# The Kubernetes versions each pinned component supports, where its project states a range; config
+# validation rejects a cluster version outside any of them, before anything is created.
+KUBERNETES_SUPPORT: dict[str, tuple[str, str]] = {
+    # cert-manager's support matrix (cert-manager.io/docs/releases): 1.20 supports 1.32-1.35 (website PR #2007);
+    # 1.21's 1.33-1.36 is as quoted by a third party (kupre v0.3.0 notes), unverified against cert-manager's page.
+    "cert-manager v1.21": ("1.33", "1.36"),
+}
 
 # EKS managed add-ons. Each one's version is AWS's default for the cluster's Kubernetes minor at the time
 # the add-on is created (aws eks describe-addon-versions) and then kept: later runs do not drift. Pin one in
@@ -35,8 +58,6 @@ EXTERNAL_DNS = Chart(
 CERT_MANAGER = Chart("cert-manager", "https://charts.jetstack.io", "v1.21.1", "v1.21.1")
 CLUSTER_AUTOSCALER = Chart(
     "cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.59.0", "1.35.0")
-# cluster-autoscaler's minor must match the cluster's Kubernetes minor; the chart's default image lags.
-CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.35": "v1.35.2"}
 EXTERNAL_SECRETS = Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0", "v2.9.0")
 NVIDIA_DEVICE_PLUGIN = Chart(
     "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0", "0.20.0")

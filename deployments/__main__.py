@@ -75,7 +75,9 @@ for stack in stacks:
         max_session_duration=3600 * 2,
     )
     for index, arn in enumerate(deploy_policies):
-        aws.iam.RolePolicyAttachment(f"deploy-{stack}-{index}", role=role.name, policy_arn=arn)
+        # Named after the policy, so removing one never renames another's attachment (alias: the old name).
+        aws.iam.RolePolicyAttachment(f"deploy-{stack}-{arn.rsplit('/', 1)[-1]}", role=role.name, policy_arn=arn,
+                                     opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"deploy-{stack}-{index}")]))
     roles[stack] = role
 
     ps.DeploymentSettings(

@@ -114,12 +114,28 @@ def _urns_for_refs(value: Any) -> Any:
 
 
 class RecordingMonitor(MockMonitor):
-    def __init__(self, mocks: PlatformMocks):
+    """Records every registration; like the engine, refuses a default provider that the stack disabled
+    (`pulumi:disable-default-providers`), which the stock mock monitor would silently allow."""
+
+    def __init__(self, mocks: PlatformMocks, disabled_default_providers: list[str] | None = None):
         super().__init__(mocks)
         self.recorded: list[Registered] = []
         self._lock = threading.Lock()
+        self.disabled = set(disabled_default_providers or [])
+
+    def _require_explicit_provider(self, token: str, provider: str) -> None:
+        package = token.split(":", 1)[0]
+        if not provider and (package in self.disabled or "*" in self.disabled) and package != "pulumi":
+            # The engine's own words (pulumi/pulumi#9060, #13071).
+            raise Exception(f"Default provider for '{package}' disabled. '{token}' must use an explicit provider.")
+
+    def Invoke(self, request):
+        self._require_explicit_provider(request.tok, request.provider)
+        return super().Invoke(request)
 
     def RegisterResource(self, request):
+        if request.custom:
+            self._require_explicit_provider(request.type, request.provider)
         plain_strings: list[str] = []
         plain: dict[str, Any] = {}
         if request.type != "pulumi:pulumi:Stack":
@@ -184,6 +200,47 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _named(name: str, inputs: dict) -> dict:
+    return {"name": inputs.get("name", name)}  # what the engine's auto-naming would give
+
+
+def _rds_instance(name: str, inputs: dict) -> dict:
+    identifier = inputs.get("identifier", name)
+    outputs: dict[str, Any] = {"address": f"{identifier}.abcdefghijkl.{REGION}.rds.amazonaws.com"}
+    if inputs.get("manageMasterUserPassword"):
+        outputs["masterUserSecrets"] = [{"secretArn": rds_master_secret_arn(identifier), "secretStatus": "active",
+                                         "kmsKeyId": inputs.get("masterUserSecretKmsKeyId")}]
+    return outputs
+
+
+# What AWS (and the random provider) would add to each kind of resource: type -> (name, inputs) -> outputs.
+COMPUTED_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
+    "aws:iam/role:Role": lambda n, i: {"name": i.get("name", n),
+                                       "arn": f"arn:aws:iam::{ACCOUNT}:role/{i.get('name', n)}"},
+    "aws:kms/key:Key": lambda n, i: {"keyId": f"{n}-key", "arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{n}-key"},
+    "aws:cloudwatch/logGroup:LogGroup": lambda n, i: {
+        "name": i.get("name", n), "arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{i.get('name', n)}"},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1},
+    "aws:eks/cluster:Cluster": lambda n, i: {
+        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{i['name']}", "endpoint": CLUSTER_ENDPOINT,
+        "certificateAuthority": {"data": CLUSTER_CA}, "identity": [{"oidcs": [{"issuer": CLUSTER_OIDC_ISSUER}]}]},
+    "aws:eks/nodeGroup:NodeGroup": lambda n, i: {
+        "nodeGroupName": n, "resources": [{"autoscalingGroups": [{"name": f"eks-{n}-asg"}]}]},
+    "aws:rds/subnetGroup:SubnetGroup": _named,
+    "aws:rds/parameterGroup:ParameterGroup": _named,
+    "aws:elasticache/subnetGroup:SubnetGroup": _named,
+    # The provider marks `result` secret (additionalSecretOutputs); the engine does that, so the mocks must too.
+    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": {
+        rpc._special_sig_key: rpc._special_secret_sig, "value": f"mock-{n}-{'x' * 8}"}},
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {
+        "primaryEndpointAddress": f"master.{i.get('replicationGroupId', n)}.abc123.use1.cache.amazonaws.com"},
+    "aws:s3/bucket:Bucket": lambda n, i: {"arn": f"arn:aws:s3:::{i.get('bucket', n)}"},
+    "aws:secretsmanager/secret:Secret": lambda n, i: {
+        "arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{i.get('name', n)}-AbCdEf"},
+}
+
+
 class PlatformMocks(Mocks):
     """Realistic outputs for what the program registers and invokes.
 
@@ -199,53 +256,10 @@ class PlatformMocks(Mocks):
         name, inputs = args.name, dict(args.inputs)
         if self.preview:
             return "", inputs
-        resource_id = f"{name}-id"
-        state = dict(inputs)
-        t = args.typ
-        if t == "aws:iam/role:Role":
-            state.setdefault("name", name)
-            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{state['name']}"
-        elif t == "aws:kms/key:Key":
-            state["keyId"] = f"{name}-key"
-            state["arn"] = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}-key"
-        elif t == "aws:cloudwatch/logGroup:LogGroup":
-            state.setdefault("name", name)
-            state["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{state['name']}"
-        elif t == "aws:ec2/launchTemplate:LaunchTemplate":
-            state["latestVersion"] = 1
-        elif t == "aws:eks/cluster:Cluster":
-            state["arn"] = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{inputs['name']}"
-            state["endpoint"] = CLUSTER_ENDPOINT
-            state["certificateAuthority"] = {"data": CLUSTER_CA}
-            state["identity"] = [{"oidcs": [{"issuer": CLUSTER_OIDC_ISSUER}]}]
-        elif t == "aws:eks/nodeGroup:NodeGroup":
-            state["nodeGroupName"] = name
-            state["resources"] = [{"autoscalingGroups": [{"name": f"eks-{name}-asg"}]}]
-        elif t in ("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup",
-                   "aws:elasticache/subnetGroup:SubnetGroup"):
-            state.setdefault("name", name)  # what the engine's auto-naming would give
-        elif t == "random:index/randomPassword:RandomPassword":
-            # The provider marks `result` secret (additionalSecretOutputs); the engine does that, so the
-            # mocks must too.
-            value = f"mock-{name}-{'x' * 8}"
-            state["result"] = {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
-        elif t == "aws:rds/instance:Instance":
-            identifier = inputs.get("identifier", name)
-            state["address"] = f"{identifier}.abcdefghijkl.{REGION}.rds.amazonaws.com"
-            if inputs.get("manageMasterUserPassword"):
-                state["masterUserSecrets"] = [{"secretArn": rds_master_secret_arn(identifier),
-                                               "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
-                                               "secretStatus": "active"}]
-        elif t == "aws:elasticache/replicationGroup:ReplicationGroup":
-            group = inputs.get("replicationGroupId", name)
-            state["primaryEndpointAddress"] = f"master.{group}.abc123.use1.cache.amazonaws.com"
-        elif t == "aws:s3/bucket:Bucket":
-            state["arn"] = f"arn:aws:s3:::{inputs.get('bucket', name)}"
-        elif t == "aws:secretsmanager/secret:Secret":
-            state["arn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{inputs.get('name', name)}-AbCdEf"
-        else:
-            state.setdefault("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{t.split(':')[-1]}/{name}")
-        return resource_id, state
+        computed = COMPUTED_OUTPUTS.get(args.typ)
+        outputs = computed(name, inputs) if computed else {
+            "arn": inputs.get("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.typ.split(':')[-1]}/{name}")}
+        return f"{name}-id", {**inputs, **outputs}
 
     def call(self, args: MockCallArgs):
         if args.token == "aws:eks/getAddonVersion:getAddonVersion":
@@ -276,7 +290,8 @@ def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
     as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
     mocks = PlatformMocks(preview)
-    monitor = RecordingMonitor(mocks)
+    disabled = config.get("pulumi:disable-default-providers") or []
+    monitor = RecordingMonitor(mocks, disabled if isinstance(disabled, list) else json.loads(disabled))
     settings.ROOT.set(None)  # a fresh stack resource for each evaluation
     pulumi.runtime.set_all_config(as_strings, [])
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)

@@ -10,6 +10,7 @@ An exception in a policy propagates out of these calls, as it fails a real previ
 
 from __future__ import annotations
 
+import json
 import runpy
 from dataclasses import dataclass
 from typing import Any
@@ -134,10 +135,19 @@ def urn(stack: str, resource_type: str, name: str) -> str:
 
 
 def resource(resource_type: str, name: str, props: dict[str, Any], stack: str = "dev", protect: bool = False,
-             property_dependencies: dict[str, list[Registered]] | None = None) -> Registered:
+             property_dependencies: dict[str, list[Registered]] | None = None,
+             provider: Registered | None = None) -> Registered:
     """A resource as the engine would register it, for a policy test case."""
     return Registered(
         type=resource_type, name=name, urn=urn(stack, resource_type, name), inputs=props,
         parent=urn(stack, "pulumi:pulumi:Stack", f"mlplatform-{stack}"), dependencies=[],
         property_dependencies={k: [d.urn for d in v] for k, v in (property_dependencies or {}).items()},
-        provider="", protect=protect, ignore_changes=[], custom=True, wire=props)
+        provider=f"{provider.urn}::{provider.name}-id" if provider else "", protect=protect, ignore_changes=[],
+        custom=True, wire=props)
+
+
+def aws_provider(stack: str, production: bool) -> Registered:
+    """The AWS provider the program creates, tagging every resource `production: "true"|"false"` (provider
+    inputs reach the engine with nested values as JSON text)."""
+    tags = json.dumps({"tags": {"environment": "x", "production": "true" if production else "false"}})
+    return resource("pulumi:providers:aws", "aws", {"region": "us-east-1", "defaultTags": tags}, stack=stack)

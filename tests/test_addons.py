@@ -9,6 +9,7 @@ from components.cluster import CONTROL_PLANE_TO_NODE_PORTS
 from components.config import PROJECT, ConfigError
 from tests.conftest import PINNED_ADDONS
 from tests.harness import evaluate, stack_config
+from tests.test_config import schema_rejects
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
@@ -293,19 +294,23 @@ def test_optional_controllers_can_be_switched_off(dev_variant):
     assert dev_variant.of_type("kubernetes:cert-manager.io/v1:ClusterIssuer") == []
 
 
-@pytest.mark.parametrize("addons,key,words", [
-    ({"certManager": False}, "addons.dns", "while addons.externalDns is on"),
+@pytest.mark.parametrize("addons,key,words,in_schema", [
+    ({"certManager": False}, "addons.dns", "while addons.externalDns is on", False),  # a relation between keys
     ({"externalDns": False, "dns": {"domain": "ml.example.com", "hostedZoneId": "Z123ABC"}},
-     "addons.acmeEmail", "is required while addons.certManager is on"),
-    ({"externalDns": False, "certManager": False, "acmeEmail": "me"}, "addons.acmeEmail", "not an email"),
+     "addons.acmeEmail", "is required while addons.certManager is on", False),
+    ({"externalDns": False, "certManager": False, "acmeEmail": "me"}, "addons.acmeEmail", "not an email", True),
     ({"dns": {"domain": "ml.example.com", "hostedZoneId": "example"}, "acmeEmail": "a@b.co"},
-     "addons.dns.hostedZoneId", "not a Route 53 hosted zone ID"),
+     "addons.dns.hostedZoneId", "not a Route 53 hosted zone ID", True),
     ({"dns": {"domain": "not a domain", "hostedZoneId": "Z123ABC"}, "acmeEmail": "a@b.co"},
-     "addons.dns.domain", "not a DNS domain"),
-    ({"externalDNS": True}, "addons.externalDNS", "did you mean 'externalDns'"),
+     "addons.dns.domain", "not a DNS domain", True),
+    ({"externalDNS": True}, "addons.externalDNS", "did you mean 'externalDns'", True),
 ])
-def test_addon_config_is_validated(addons, key, words):
-    result = evaluate("dev", lambda c: c.__setitem__(f"{PROJECT}:addons", addons))
+def test_addon_config_is_validated(addons, key, words, in_schema):
+    def change(c):
+        c[f"{PROJECT}:addons"] = addons
+
+    result = evaluate("dev", change)
     assert isinstance(result.error, ConfigError) and result.resources == []
     line = next(ln for ln in str(result.error).splitlines() if f"mlplatform:{key}:" in ln)
     assert words in line
+    assert schema_rejects("dev", change) is in_schema

@@ -9,7 +9,7 @@ from components.cluster import CLUSTER_ADMIN_POLICY, SECURITY_GROUP_RULES, kubec
 from components.config import PROJECT
 from components.iam import EKS_CLUSTER_POLICY, KMS_ADMIN_ACTIONS, NODE_MANAGED_POLICIES, VPC_CNI_POLICY
 from tests.conftest import PINNED_ADDONS
-from tests.harness import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, DEFAULT_ADDON_VERSIONS, evaluate, stack_config
+from tests.harness import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, DEFAULT_ADDON_VERSIONS, stack_config
 
 EKS = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
@@ -120,16 +120,6 @@ def test_kubernetes_resources_wait_for_the_deployers_access(each_stack):
     deployer = next(a.urn for a in each_stack.of_type(ACCESS_POLICY) if "mlplatform-deploy" in a.inputs["principalArn"])
     for release in each_stack.of_type("kubernetes:helm.sh/v3:Release"):
         assert deployer in release.dependencies, release.name
-
-
-def test_removing_an_admin_renames_no_other_entry(dev):
-    def another_admin_first(c):
-        c[f"{PROJECT}:cluster"]["adminRoleArns"].insert(0, "arn:aws:iam::111122223333:role/first")
-
-    before = {e.inputs["principalArn"]: e.name for e in evaluate("dev", another_admin_first).of_type(ACCESS_ENTRY)}
-    after = {e.inputs["principalArn"]: e.name for e in dev.of_type(ACCESS_ENTRY)}
-    assert len(before) == len(after) + 1
-    assert after == {arn: name for arn, name in before.items() if not arn.endswith("/first")}
 
 
 def _sgs(result):

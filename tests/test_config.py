@@ -1,9 +1,21 @@
-"""Bad configuration fails with one message naming the key and the fix, and registers nothing."""
+"""Bad configuration fails with one message naming the key and the fix, and registers nothing; the editor
+schema rejects each bad value too, except relations between values, which only the program can judge."""
 
+import json
+
+import jsonschema
 import pytest
 
 from components.config import ConfigError
-from tests.harness import evaluate
+from tests.harness import ROOT, evaluate, stack_config
+
+SCHEMA = jsonschema.Draft7Validator(json.loads((ROOT / "schema" / "stack-config.schema.json").read_text()))
+
+
+def schema_rejects(stack, change) -> bool:
+    config = stack_config(stack)
+    change(config)
+    return not SCHEMA.is_valid({"config": config})
 
 
 def _failing(stack, change):
@@ -31,15 +43,16 @@ def _drop(section, key):
 
 CASES = [
     # (id, stack, change, key named, words of the fix)
-    ("malformed-cidr", "dev", _net("vpcCidr", "10.0.0.0/33"), "network.vpcCidr", "not a valid IPv4"),
+    ("malformed-cidr", "dev", _net("vpcCidr", "10.0.0.0/33"), "network.vpcCidr",
+     "not a private (RFC 1918) IPv4 network from /16 to /19"),
     ("cidr-host-bits", "dev", _net("vpcCidr", "10.0.0.1/16"), "network.vpcCidr", "not a valid IPv4"),
-    ("cidr-too-small", "dev", _net("vpcCidr", "10.0.0.0/22"), "network.vpcCidr", "between /16 and /19"),
+    ("cidr-too-small", "dev", _net("vpcCidr", "10.0.0.0/22"), "network.vpcCidr", "from /16 to /19"),
     ("cidr-public", "dev", _net("vpcCidr", "8.8.0.0/16"), "network.vpcCidr", "RFC 1918"),
     ("missing-cidr", "dev", _drop("mlplatform:network", "vpcCidr"), "network.vpcCidr", "is required"),
     ("one-az", "dev", _net("availabilityZones", ["us-east-1a"]), "network.availabilityZones",
-     "at least 2 AZs"),
+     "needs at least 2, got 1"),
     ("prod-two-azs", "prod", _net("availabilityZones", ["us-east-1a", "us-east-1b"]),
-     "network.availabilityZones", "at least 3 AZs in prod"),
+     "network.availabilityZones", "prod needs at least 3 AZs"),
     ("az-other-region", "dev", _net("availabilityZones", ["us-east-1a", "eu-west-1b"]),
      "network.availabilityZones", "not an AZ of region 'us-east-1'"),
     ("az-twice", "dev", _net("availabilityZones", ["us-east-1a", "us-east-1a"]),
@@ -48,7 +61,7 @@ CASES = [
     ("nat-mode", "dev", _net("natGateways", "many"), "network.natGateways", "one of single, perAz"),
     ("prod-no-flow-logs", "prod", _net("flowLogs", False), "network.flowLogs", "set true"),
     ("retention", "prod", _net("flowLogRetentionDays", 100), "network.flowLogRetentionDays",
-     "such as 90"),
+     "must be one of 1, 3, 5, 7, 14, 30, 60, 90"),
     ("unknown-top-key", "dev", lambda c: c.__setitem__("mlplatform:netwrok", {}), "netwrok",
      "did you mean 'network'"),
     ("unknown-nested-key", "dev", _net("vpcCIDR", "10.0.0.0/16"), "network.vpcCIDR",
@@ -56,11 +69,11 @@ CASES = [
     ("unknown-group-key", "dev", _group(0, "minsize", 1), "nodeGroups[system].minsize",
      "did you mean 'minSize'"),
     ("k8s-version", "dev", _cluster("kubernetesVersion", "1.30"), "cluster.kubernetesVersion",
-     "use one of 1.35"),
+     "must be one of 1.35"),
     ("open-endpoint", "dev", _cluster("publicAccessCidrs", ["0.0.0.0/0"]), "cluster.publicAccessCidrs",
-     "opens the Kubernetes API to the internet"),
+     "never 0.0.0.0/0, which opens the API to everyone"),
     ("bad-endpoint-cidr", "dev", _cluster("publicAccessCidrs", ["office"]), "cluster.publicAccessCidrs",
-     "not a valid IPv4 CIDR"),
+     "is not an IPv4 CIDR such as 203.0.113.0/24"),
     ("no-admins", "dev", _cluster("adminRoleArns", []), "cluster.adminRoleArns", "is required"),
     ("admin-not-role", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:user/bob"]),
      "cluster.adminRoleArns", "not an IAM role ARN"),
@@ -74,7 +87,7 @@ CASES = [
     ("deployer-not-role", "dev", _cluster("deployRoleArn", "mlplatform-deploy-dev"), "cluster.deployRoleArn",
      "not an IAM role ARN"),
     ("addon-pin-unknown", "dev", _cluster("addonVersions", {"coredn": "v1.13.1-eksbuild.1"}),
-     "cluster.addonVersions.coredn", "unknown add-on"),
+     "cluster.addonVersions.coredn", "must be one of vpc-cni, kube-proxy"),
     ("addon-pin-format", "dev", _cluster("addonVersions", {"coredns": "latest"}),
      "cluster.addonVersions.coredns", "not an EKS add-on version"),
     ("min-over-desired", "dev", _group(0, "minSize", 3), "nodeGroups[system]",
@@ -100,7 +113,7 @@ CASES = [
     ("unknown-instance-type", "dev", _group(0, "instanceTypes", ["m9z.2xlarge"]),
      "nodeGroups[system].instanceTypes", "not in the instance catalogue"),
     ("capacity-type", "dev", _group(1, "capacityType", "spot"), "nodeGroups[gpu-xlarge].capacityType",
-     "ON_DEMAND or SPOT"),
+     "must be one of ON_DEMAND, SPOT"),
     ("disk-too-small", "dev", _group(0, "diskSizeGiB", 8), "nodeGroups[system].diskSizeGiB",
      "between 20 and 16384"),
     ("duplicate-group", "dev", _group(1, "name", "system"), "nodeGroups", "used twice"),
@@ -121,6 +134,28 @@ CASES = [
     ("nested-not-map", "dev", lambda c: c["mlplatform:data"].__setitem__("cache", 2), "data.cache",
      "must be a map of settings"),
 ]
+
+
+# What JSON Schema cannot say: it compares no two values, and does no arithmetic.
+PROGRAM_ONLY = {"cidr-host-bits": "host bits are arithmetic on the address",
+                "az-other-region": "compares an AZ with aws:region",
+                "deployer-also-admin": "compares two keys", "same-role-name": "compares parts of two values",
+                "min-over-desired": "compares two sizes", "desired-over-max": "compares two sizes",
+                "gpu-mixed-models": "compares instance types' specs",
+                "gpu-mixed-sizes": "compares instance types' specs",
+                "cpu-mixed-sizes": "compares instance types' specs", "duplicate-group": "compares items' names",
+                "no-cpu-group": "a rule over all groups"}
+
+
+@pytest.mark.parametrize("stack,change", [c[1:3] for c in CASES if c[0] not in PROGRAM_ONLY],
+                         ids=[c[0] for c in CASES if c[0] not in PROGRAM_ONLY])
+def test_the_editor_schema_rejects_it_too(stack, change):
+    assert schema_rejects(stack, change)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_stack_files_match_the_schema(stack):
+    assert list(SCHEMA.iter_errors({"config": stack_config(stack)})) == []
 
 
 @pytest.mark.parametrize("stack,change,key,fix", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -152,3 +187,26 @@ def test_defaults_follow_environment(dev_variant, prod_variant):
     assert len(prod_variant.of_type("aws:ec2/flowLog:FlowLog")) == 1
     assert len(dev_variant.of_type("aws:ec2/natGateway:NatGateway")) == 1
     assert dev_variant.of_type("aws:ec2/flowLog:FlowLog") == []
+
+
+def test_a_kubernetes_version_outside_a_components_range_is_rejected_before_anything_exists(monkeypatch):
+    """Every version coupling is checked during validation: a minor added to versions.py that some pinned
+    component does not support fails with the component's range, not as a broken deploy later."""
+    from components import versions
+    from components.config import ClusterConfig
+
+    monkeypatch.setitem(versions.KUBERNETES_SUPPORT, "Istio 1.30", ("1.32", "1.36"))
+    cluster = ClusterConfig.model_construct(kubernetes_version="1.37", admin_role_arns=(), deploy_role_arn=None)
+    assert ("kubernetesVersion", "1.37 is outside Istio 1.30's supported range 1.32-1.36; choose a version inside "
+            "it or bump Istio 1.30 in components/versions.py") in list(cluster.rules({}))
+    assert list(ClusterConfig.model_construct(kubernetes_version="1.35", admin_role_arns=(),
+                                              deploy_role_arn=None).rules({})) == []
+
+
+def test_every_kubernetes_version_carries_its_couplings():
+    from components import versions
+
+    for minor, version in versions.KUBERNETES_VERSIONS.items():
+        assert version.cluster_autoscaler_image.startswith(f"v{minor}.")  # the autoscaler's minor matches
+        for component, (low, high) in versions.KUBERNETES_SUPPORT.items():
+            assert versions.minor(low) <= versions.minor(minor) <= versions.minor(high), component

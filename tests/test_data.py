@@ -9,6 +9,7 @@ from components.config import PROJECT
 from components.external_secrets import cluster_secret_arns
 from tests.conftest import EVERYDAY_DATABASE
 from tests.harness import ACCOUNT, evaluate, rds_master_secret_arn, secret_value, stack_config
+from tests.test_config import schema_rejects
 
 RDS = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -331,19 +332,21 @@ def test_everyday_config_changes_do_not_touch_what_forces_replacement(prod, prod
     assert identity(prod_variant) == identity(prod)
 
 
-@pytest.mark.parametrize("change,key,words", [
+@pytest.mark.parametrize("change,key,words,in_schema", [
     (lambda d: d["database"].__setitem__("backupRetentionDays", 7), "data.database.backupRetentionDays",
-     "at least 14 days"),
-    (lambda d: d["database"].__setitem__("multiAz", False), "data.database.multiAz", "two AZs"),
-    (lambda d: d["cache"].__setitem__("nodes", 1), "data.cache.nodes", "set 2 or more"),
+     "at least 14 days", True),
+    (lambda d: d["database"].__setitem__("multiAz", False), "data.database.multiAz", "two AZs", True),
+    (lambda d: d["cache"].__setitem__("nodes", 1), "data.cache.nodes", "set 2 or more", True),
     (lambda d: d["database"].__setitem__("maxAllocatedStorageGiB", 50), "data.database.maxAllocatedStorageGiB",
-     "at least allocatedStorageGiB"),
+     "at least allocatedStorageGiB", False),  # compares two keys
     (lambda d: d["database"].__setitem__("instanceClass", "m7g.large"), "data.database.instanceClass",
-     "not an RDS instance class"),
-    (lambda d: d["cache"].__setitem__("nodeTyp", "cache.t4g.small"), "data.cache.nodeTyp", "did you mean 'nodeType'"),
+     "not an RDS instance class", True),
+    (lambda d: d["cache"].__setitem__("nodeTyp", "cache.t4g.small"), "data.cache.nodeTyp", "did you mean 'nodeType'",
+     True),
 ])
-def test_data_config_is_validated(change, key, words):
+def test_data_config_is_validated(change, key, words, in_schema):
     result = evaluate("prod", lambda c: change(c[f"{PROJECT}:data"]))
     assert result.resources == [] and result.error is not None
     line = next(ln for ln in str(result.error).splitlines() if f"mlplatform:{key}:" in ln)
     assert words in line
+    assert schema_rejects("prod", lambda c: change(c[f"{PROJECT}:data"])) is in_schema

@@ -84,3 +84,10 @@ def test_each_platform_stack_gives_its_deploy_role_cluster_access(bootstrap):
     for stack, role_name in named.items():
         configured = stack_config(stack)["mlplatform:cluster"]["deployRoleArn"]
         assert configured.rsplit("/", 1)[1] == role_name == f"mlplatform-deploy-{stack}"
+
+
+def test_deploy_role_policies_are_named_after_the_policy(bootstrap):
+    attachments = bootstrap.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert sorted(a.name for a in attachments) == sorted(f"deploy-{s}-AdministratorAccess" for s in _config()[
+        f"{NS}:stacks"])
+    assert all(a.alias_names == [a.name.replace("-AdministratorAccess", "-0")] for a in attachments)

@@ -115,8 +115,8 @@ def test_gpu_count_and_accelerator_follow_instance_type(prod_variant):
 @pytest.mark.parametrize("instance_type,gpus,accelerator", [
     ("g5.12xlarge", "4", "nvidia-a10g"), ("g6e.xlarge", "1", "nvidia-l40s"), ("p5.48xlarge", "8", "nvidia-h100")])
 def test_scale_from_zero_hints_come_from_the_catalogue(instance_type, gpus, accelerator):
-    group = NodeGroupConfig(name="gpu", instance_types=(instance_type,), capacity_type="ON_DEMAND", min_size=0,
-                            desired_size=0, max_size=1, disk_size_gib=200, gpu=True, ami_type="AL2023_x86_64_NVIDIA")
+    group = NodeGroupConfig.model_validate({"name": "gpu", "instanceTypes": [instance_type], "minSize": 0,
+                                            "desiredSize": 0, "maxSize": 1, "gpu": True})
     tags = autoscaler_template_tags(group)
     assert tags[f"{TEMPLATE}/resources/nvidia.com/gpu"] == gpus
     assert tags[f"{TEMPLATE}/label/k8s.amazonaws.com/accelerator"] == accelerator

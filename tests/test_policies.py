@@ -11,7 +11,7 @@ from pulumi.runtime.rpc import UNKNOWN as WIRE_UNKNOWN
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
 from tests.harness import evaluate
-from tests.policy_runner import PREVIEW_SKIP, analyze, configure, load_pack, resource, stack_findings
+from tests.policy_runner import PREVIEW_SKIP, analyze, aws_provider, configure, load_pack, resource, stack_findings
 
 LEVEL = {p.name: p.enforcement_level.value for p in ALL_POLICIES}
 
@@ -287,6 +287,21 @@ def test_production_rules_are_quiet_outside_production(pack):
                       [resource(RDS, "db", {**GOOD_RDS, "multiAz": False}, stack="live")])
     finally:
         configure(pack, {})
+
+
+@pytest.mark.parametrize("stack,tagged,production", [
+    ("prod-eu", True, True),   # a production environment under another stack name
+    ("prod", False, False),    # a stack called prod whose environment is not production
+    ("live", None, False),     # no tag (not deployed by this program): the productionStacks list decides
+])
+def test_production_is_what_the_program_tagged(pack, stack, tagged, production):
+    provider = aws_provider(stack, tagged) if tagged is not None else None
+    db = resource(RDS, "db", {**GOOD_RDS, "multiAz": False}, stack=stack, provider=provider)
+    found = _found(pack, "rds-production-multi-az", [db, *([provider] if provider else [])])
+    assert bool(found) is production
+    stateful = resource(RDS, "db", GOOD_RDS, stack=stack, provider=provider)
+    assert bool(_found(pack, "production-stateful-protected", [stateful, *([provider] if provider else [])])) \
+        is production
 
 
 def test_policies_ignore_other_resource_types(pack):

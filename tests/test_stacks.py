@@ -4,7 +4,7 @@ import json
 import re
 
 from components.config import PROJECT
-from tests.harness import stack_config
+from tests.harness import ROOT, evaluate, stack_config
 
 
 def test_dev_is_cost_lean_and_prod_highly_available(dev, prod):
@@ -27,6 +27,7 @@ def test_every_aws_resource_uses_the_tagged_provider(each_stack):
         **stack_config(each_stack.stack)[f"{PROJECT}:tags"],
         "project": PROJECT,
         "environment": stack_config(each_stack.stack)[f"{PROJECT}:environment"],
+        "production": {"dev": "false", "prod": "true"}[each_stack.stack],
         "pulumi-stack": each_stack.stack,
         "managed-by": "pulumi",
     }
@@ -64,3 +65,43 @@ def test_exports_point_at_what_the_stack_created(each_stack):
 
 def test_kubeconfig_is_exported_as_a_secret(each_stack):
     assert each_stack.secret_exports == {"kubeconfig"}
+
+
+def test_removing_the_first_item_of_a_list_renames_nothing_else(dev):
+    """Names come from stable keys (AZ, role name, group name, policy name), never list positions: dev is this
+    longer config with the first AZ, admin and node group removed, and keeps every name it had."""
+    def extra_first_items(c):
+        c[f"{PROJECT}:network"]["availabilityZones"].insert(0, "us-east-1c")
+        c[f"{PROJECT}:cluster"]["adminRoleArns"].insert(0, "arn:aws:iam::111122223333:role/first")
+        c[f"{PROJECT}:nodeGroups"].insert(0, {"name": "first", "instanceTypes": ["m6i.large"], "minSize": 0,
+                                              "desiredSize": 0, "maxSize": 1})
+
+    longer = {(r.type, r.name): r for r in evaluate("dev", extra_first_items).resources}
+    assert len(longer) > len(dev.resources)
+    for resource in dev.resources:
+        if resource.name.startswith("network-nat-"):
+            continue  # the one shared NAT gateway lives in the first AZ, by design
+        assert (resource.type, resource.name) in longer, f"{resource.type} {resource.name} was renamed"
+        if resource.type == "aws:ec2/subnet:Subnet":  # and subnets keep their ranges, so none is replaced
+            assert longer[resource.type, resource.name].inputs["cidrBlock"] == resource.inputs["cidrBlock"]
+
+
+def test_default_providers_are_off_so_a_forgotten_provider_fails(each_stack):
+    assert stack_config(each_stack.stack)["pulumi:disable-default-providers"] == ["aws", "kubernetes"]
+    # every AWS and Kubernetes resource of both stacks names its provider (the evaluation would fail otherwise)
+    assert all(r.provider for r in each_stack.resources if r.custom and r.type.split(":")[0] in ("aws", "kubernetes"))
+    forgotten = evaluate("dev", program=ROOT / "tests" / "programs" / "forgets_provider")
+    assert "Default provider for 'aws' disabled. 'aws:s3/bucket:Bucket' must use an explicit provider" in str(
+        forgotten.error)
+
+
+def test_resources_renamed_to_stable_keys_keep_their_old_names_as_aliases(each_stack):
+    """So stacks deployed before the rename adopt them instead of replacing them."""
+    azs = stack_config(each_stack.stack)[f"{PROJECT}:network"]["availabilityZones"]
+    for index, az in enumerate(azs):
+        assert each_stack.one("aws:efs/mountTarget:MountTarget", f"storage-efs-{az}").alias_names == [
+            f"storage-efs-{index}"]
+    for role, policy in (("cluster-vpc-cni", "AmazonEKS_CNI_Policy"), ("storage-ebs-csi", "AmazonEBSCSIDriverPolicy"),
+                         ("storage-efs-csi", "AmazonEFSCSIDriverPolicy")):
+        attachment = each_stack.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"{role}-{policy}")
+        assert attachment.alias_names == [f"{role}-managed-0"]

@@ -144,15 +144,31 @@ def companions(args: StackValidationArgs, types: Iterable[str], prop: str, targe
     return [r for r in of_type(args, types) if refers_to(r, prop, target, target_prop)]
 
 
-# ---- which stacks are production ---------------------------------------------------------------------
+# ---- which resources are production --------------------------------------------------------------------
 
 def stack_of(urn: str) -> str:
     """urn:pulumi:<stack>::<project>::<type>::<name> -> <stack>"""
     return urn.removeprefix("urn:pulumi:").split("::", 1)[0]
 
 
-def is_production(urn: str, config: Mapping[str, Any]) -> bool:
-    return stack_of(urn) in config.get("productionStacks", PRODUCTION_STACKS_DEFAULT)
+def production_tag(provider: Any) -> bool | None:
+    """What the resource's provider says: the mlplatform program tags every AWS resource through its provider's
+    default tags with `production: "true"|"false"`, from its environments table (components/config)."""
+    if provider is None:
+        return None
+    tags = get(provider.props, "defaultTags")
+    tags = document(tags) if isinstance(tags, str) else tags  # provider inputs may arrive as JSON text
+    value = get(tags, "tags", "production")
+    return value == "true" if value in ("true", "false") else None
+
+
+def is_production(resource: Any, config: Mapping[str, Any]) -> bool:
+    """One notion of production, the program's: the `production` tag on the resource's provider. Stacks whose
+    resources carry no such tag (not deployed by this program) fall back to the `productionStacks` list."""
+    tagged = production_tag(getattr(resource, "provider", None))
+    if tagged is not None:
+        return tagged
+    return stack_of(resource.urn) in config.get("productionStacks", PRODUCTION_STACKS_DEFAULT)
 
 
 # ---- declaring policies ------------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def default_security_group_closed(args, config):
               config=PRODUCTION_SCHEMA)
 def flow_logs_in_production(args, config):
     for vpc in of_type(args, [VPC]):
-        if is_production(vpc.urn, config) and not companions(args, ["aws:ec2/flowLog:FlowLog"], "vpcId", vpc):
+        if is_production(vpc, config) and not companions(args, ["aws:ec2/flowLog:FlowLog"], "vpcId", vpc):
             yield stack_violation(vpc, "has no flow log",
                                   "add an aws.ec2.FlowLog with vpcId=<this VPC> (traffic ALL) to CloudWatch or S3")
 

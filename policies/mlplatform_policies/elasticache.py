@@ -55,7 +55,7 @@ def authenticated(props, args, config):
                  "FSBP ElastiCache.3",
                  [REPLICATION_GROUP, CACHE_CLUSTER], config=PRODUCTION_SCHEMA)
 def production_failover(props, args, config):
-    if not is_production(args.urn, config):
+    if not is_production(args, config):
         return
     if args.resource_type == CACHE_CLUSTER:
         if get(props, "replicationGroupId") is None:

@@ -13,7 +13,9 @@ limit to 2; self-managed groups leave root volume encryption to the AMI unless `
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ._base import UNKNOWN, get, items, keys, known
@@ -24,8 +26,10 @@ EKS_SELF_MANAGED = ("eks:index:NodeGroup", "eks:index:NodeGroupV2")
 EKS_CLUSTER = "eks:index:Cluster"
 NODE_TYPES = (AWS_NODE_GROUP, EKS_MANAGED_NODE_GROUP, *EKS_SELF_MANAGED, EKS_CLUSTER)
 
-# NVIDIA GPU instance families (EC2 accelerated computing instances).
-GPU_FAMILIES = ("g4dn", "g5", "g6", "g6e", "gr6", "p3", "p4d", "p4de", "p5", "p5e", "p5en")
+# NVIDIA GPU instances: the program's catalogue (components/instance_types.py), copied here by `make generate`
+# because the pack is published on its own.
+GPU_CATALOGUE: dict[str, Any] = json.loads((Path(__file__).parent / "gpu_instances.json").read_text())
+GPU_FAMILIES = tuple(GPU_CATALOGUE["families"])
 
 
 @dataclass

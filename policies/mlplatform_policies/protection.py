@@ -27,7 +27,7 @@ STATEFUL_TYPES = (
               'Pulumi docs, "protect" resource option (this project\'s rule)', config=PRODUCTION_SCHEMA)
 def stateful_protected(args, config):
     for resource in args.resources:
-        if resource.resource_type in STATEFUL_TYPES and is_production(resource.urn, config) \
+        if resource.resource_type in STATEFUL_TYPES and is_production(resource, config) \
                 and not resource.opts.protect:
             yield stack_violation(resource, "is not protected in production",
                                   "create it with ResourceOptions(protect=True)")

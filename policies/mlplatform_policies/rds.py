@@ -55,7 +55,7 @@ def not_public(props, args, config):
 def backups_kept(props, args, config):
     if _is_replica(props):
         return
-    minimum = config["productionRetentionDays"] if is_production(args.urn, config) \
+    minimum = config["productionRetentionDays"] if is_production(args, config) \
         else config["minimumRetentionDays"]
     days = get(props, "backupRetentionPeriod", default=0)
     if known(days) and days < minimum:
@@ -68,7 +68,7 @@ def backups_kept(props, args, config):
                  "snapshot taken.",
                  "FSBP RDS.7, RDS.8", RDS_TYPES, config=PRODUCTION_SCHEMA)
 def production_protected(props, args, config):
-    if not is_production(args.urn, config):
+    if not is_production(args, config):
         return
     protection = get(props, "deletionProtection")
     if known(protection) and protection is not True:
@@ -84,7 +84,7 @@ def production_protected(props, args, config):
                  [INSTANCE], config=PRODUCTION_SCHEMA)
 def production_multi_az(props, args, config):
     multi_az = get(props, "multiAz")
-    if is_production(args.urn, config) and known(multi_az) and multi_az is not True:
+    if is_production(args, config) and known(multi_az) and multi_az is not True:
         yield "Multi-AZ is off in production", "set multiAz true"
 
 
@@ -122,7 +122,7 @@ def _monitoring_gaps(props):
                  "FSBP RDS.6",
                  [INSTANCE, CLUSTER_INSTANCE], level=ADVISORY, config=PRODUCTION_SCHEMA)
 def enhanced_monitoring(props, args, config):
-    if not is_production(args.urn, config):
+    if not is_production(args, config):
         yield from _monitoring_gaps(props)
 
 
@@ -130,7 +130,7 @@ def enhanced_monitoring(props, args, config):
                  "Production databases must publish OS metrics (enhanced monitoring) for incident response.",
                  "FSBP RDS.6", [INSTANCE, CLUSTER_INSTANCE], config=PRODUCTION_SCHEMA)
 def production_enhanced_monitoring(props, args, config):
-    if is_production(args.urn, config):
+    if is_production(args, config):
         yield from _monitoring_gaps(props)
 
 

@@ -1,0 +1,176 @@
+"""The stack configuration as typed, validated objects; this package is the only reader of `pulumi.Config`.
+
+Each top-level key under `mlplatform:` is a section, declared once as a pydantic model in this package
+(one module per tier). `load()` runs before any resource is created: every problem found is collected and
+raised as one `ConfigError` that names each key and how to fix it, so a bad stack file registers nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jsonschema
+import pulumi
+from pydantic import TypeAdapter, ValidationError
+
+from components.config.addons import AddonsConfig, DnsConfig
+from components.config.base import PROJECT, ConfigError, ConfigModel, Problems, did_you_mean, report
+from components.config.cluster import ClusterConfig, NodeGroupConfig, node_groups_rules, role_name
+from components.config.data import CacheConfig, DatabaseConfig, DataConfig
+from components.config.environments import ENVIRONMENTS, PRODUCTION_REQUIREMENTS, Environment
+from components.config.network import MAX_AZS, NetworkConfig
+
+__all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "role_name", "NetworkConfig", "ClusterConfig",
+           "NodeGroupConfig", "AddonsConfig", "DnsConfig", "DataConfig", "DatabaseConfig", "CacheConfig",
+           "Environment", "MAX_AZS", "SECTIONS"]
+
+NodeGroups = tuple[NodeGroupConfig, ...]
+
+
+# The sections under mlplatform:, in the order a deploy goes through them: key -> (type, required, description).
+SECTIONS: dict[str, tuple[Any, bool, str]] = {
+    "network": (NetworkConfig, True, "the VPC"),
+    "cluster": (ClusterConfig, True, "the EKS cluster and who may reach it"),
+    "nodeGroups": (NodeGroups, True, "the node groups: at least one CPU group; GPU groups scale from zero"),
+    "addons": (AddonsConfig, False, "optional cluster add-ons and the DNS zone they use"),
+    "data": (DataConfig, False, "RDS, the session cache and the artifact bucket"),
+}
+EnvironmentName = Literal[tuple(ENVIRONMENTS)]  # type: ignore[valid-type]
+TagMap = dict[str, str]
+TOP_LEVEL = {
+    "environment": (EnvironmentName, True, f"which environment this stack is: {', '.join(ENVIRONMENTS)} "
+                                           "(components/config/environments.py says what each one changes)"),
+    "tags": (TagMap, False, "extra tags on every AWS resource (keys may not start with aws:)"),
+    **SECTIONS,
+}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    environment: str
+    region: str
+    tags: Mapping[str, str]
+    network: NetworkConfig
+    cluster: ClusterConfig
+    node_groups: NodeGroups
+    addons: AddonsConfig
+    data: DataConfig
+
+    @property
+    def production(self) -> bool:
+        """The one notion of production: the environment's entry in environments.py. The program protects
+        data by it, and tags every AWS resource with it (`production`), which the policy pack reads."""
+        return ENVIRONMENTS[self.environment].production
+
+
+def load() -> StackConfig:
+    """Read and validate this stack's configuration; raise ConfigError before anything is created."""
+    raw: dict[str, Any] = {}
+    cfg = pulumi.Config(PROJECT)
+    prefix = f"{PROJECT}:"
+    for full_key in sorted(_config_keys()):
+        if full_key.startswith(prefix):
+            key = full_key[len(prefix):]
+            raw[key] = _decode(cfg.get(key))
+    return parse(raw, region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack())
+
+
+def _decode(value: str | None) -> Any:
+    # Structured values arrive as JSON text; anything else stays a string for parse() to judge.
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _config_keys() -> set[str]:
+    # The engine hands config to the program either as the runtime's config map or as the
+    # PULUMI_CONFIG environment variable; unknown keys must be caught in both.
+    return set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.config.get_config_env())
+
+
+def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig:
+    """Validate raw config values (project keys without the namespace) into a StackConfig."""
+    problems = Problems()
+    for key in raw:
+        if key not in TOP_LEVEL:
+            problems.add(key, did_you_mean(key, list(TOP_LEVEL)))
+    if not region:
+        problems.add("", "aws:region: is required: `pulumi config set aws:region <region>`")
+
+    environment = _validated(problems, "environment", raw, {})
+    profile = ENVIRONMENTS.get(environment) if isinstance(environment, str) else None
+    context = {"defaults": profile.defaults if profile else "dev", "stack": stack, "region": region or ""}
+    tags = _validated(problems, "tags", raw, context) or {}
+    for tag in tags:
+        if tag.lower().startswith("aws:"):
+            problems.add(f"tags.{tag}", "the 'aws:' prefix is reserved by AWS; rename the tag")
+
+    sections = {key: _validated(problems, key, raw, context) for key in SECTIONS}
+    for key, section in sections.items():
+        for item in (i for i in (section if isinstance(section, tuple) else (section,)) if isinstance(i, ConfigModel)):
+            where = f"{key}[{item.name}]" if isinstance(item, NodeGroupConfig) else key
+            for sub, message in item.rules(context):
+                problems.add(f"{where}.{sub}" if sub else where, message)
+    if isinstance(sections["nodeGroups"], tuple):
+        for key, message in node_groups_rules(sections["nodeGroups"]):
+            problems.add(key, message)
+    if profile and profile.production:
+        _check_production(problems, sections)
+    problems.raise_if_any()
+
+    return StackConfig(stack=stack, environment=environment, region=region or "", tags=tags, **{
+        "network": sections["network"], "cluster": sections["cluster"], "node_groups": sections["nodeGroups"],
+        "addons": sections["addons"], "data": sections["data"]})
+
+
+def _validated(problems: Problems, key: str, raw: Mapping[str, Any], context: dict[str, Any]) -> Any:
+    kind, required, description = TOP_LEVEL[key]
+    value = raw.get(key)
+    if value is None:
+        if required:
+            problems.add(key, f"is required: {description}; see Pulumi.dev.yaml for an example")
+            return None
+        value = {}
+    if kind is NodeGroups and isinstance(value, list):
+        # One group at a time, so a mistake in one group does not hide another group's problems.
+        groups = [_validated_item(problems, key, index, item, value, context) for index, item in enumerate(value)]
+        if not groups:
+            problems.add(key, f"is required: {description}")
+        return tuple(groups) if all(groups) and groups else None
+    try:
+        return TypeAdapter(kind).validate_python(value, context=context)
+    except ValidationError as error:
+        report(problems, key, kind, error, value)
+        return None
+
+
+def _validated_item(problems: Problems, key: str, index: int, item: Any, items: list[Any],
+                    context: dict[str, Any]) -> NodeGroupConfig | None:
+    try:
+        return NodeGroupConfig.model_validate(item, context=context)
+    except ValidationError as error:
+        report(problems, key, NodeGroups, error, items, within=(index,))
+        return None
+
+
+def _check_production(problems: Problems, sections: Mapping[str, Any]) -> None:
+    """The production requirements (environments.py), checked on the settings in effect (defaults included)
+    with the same JSON Schema fragments the editor schema carries."""
+    for requirement in PRODUCTION_REQUIREMENTS:
+        section, *path = requirement.key.split(".")
+        value = sections.get(section)
+        if value is None:
+            continue  # already reported
+        value = TypeAdapter(SECTIONS[section][0]).dump_python(value, by_alias=True, mode="json")
+        for part in path:
+            value = value[part]
+        if not jsonschema.Draft7Validator(requirement.schema).is_valid(value):
+            problems.add(requirement.key, requirement.fix)
+

@@ -1,0 +1,188 @@
+"""cluster and nodeGroups: the EKS cluster, who may reach it, and its node groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt
+
+from components import instance_types as catalogue
+from components import versions
+from components.config import environments
+from components.config.base import ConfigModel, text
+from components.config.network import RetentionDays
+
+CPU_AMI_TYPE = "AL2023_x86_64_STANDARD"
+# AL2 reached end of support in Nov 2025; the AL2023 NVIDIA AMI ships the driver and container toolkit.
+GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
+ROLE_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$"
+ROLE_ARN_HINT = "an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+CIDR_PATTERN = r"^(\d{1,3}\.){3}\d{1,3}/([1-9]|[12]\d|3[0-2])$"  # /0 is never allowed: it opens the API to all
+ADDON_VERSION_PATTERN = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
+# Also the prefix of S3 bucket and Secrets Manager names, so lowercase and short.
+CLUSTER_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,29}$"
+
+
+def _catalogued(name: str) -> str:
+    if name not in catalogue.CATALOGUE:
+        raise ValueError(f"{name!r} is not in the instance catalogue (components/instance_types.py); use a listed "
+                         "x86_64 type or add it there with its vCPUs, memory and GPUs")
+    return name
+
+
+InstanceTypeName = Annotated[str, AfterValidator(_catalogued),
+                             Field(json_schema_extra={"enum": sorted(catalogue.CATALOGUE)})]
+
+
+def role_name(arn: str) -> str:
+    """arn:aws:iam::<account>:role/<path>/<name> -> <name>: a stable key for the role's resources."""
+    return arn.rsplit("/", 1)[-1]
+
+
+RoleArn = Annotated[str, Field(pattern=ROLE_ARN_PATTERN, json_schema_extra={"hint": ROLE_ARN_HINT})]
+
+
+class ClusterConfig(ConfigModel):
+    ENVIRONMENT_DEFAULTS = environments.CLUSTER_DEFAULTS
+    DERIVED_DEFAULTS = {"name": "mlplatform-<stack>"}
+
+    name: str = text(CLUSTER_NAME_PATTERN, "a name of lowercase letters, digits and '-', at most 30 characters (it "
+                     "also names S3 buckets and secrets)", "the EKS cluster's name",
+                     default="")
+    kubernetes_version: Literal[tuple(versions.KUBERNETES_VERSIONS)] = Field(  # type: ignore[valid-type]
+        versions.DEFAULT_KUBERNETES_VERSION,
+        description="a Kubernetes minor from components/versions.py, inside every pinned component's range")
+    public_access_cidrs: tuple[Annotated[str, Field(pattern=CIDR_PATTERN, json_schema_extra={
+        "hint": "an IPv4 CIDR such as 203.0.113.0/24 (never 0.0.0.0/0, which opens the API to everyone)"})], ...] = \
+        Field((), description="who may reach the public API endpoint (office/VPN/CI egress); empty: private only")
+    admin_role_arns: tuple[RoleArn, ...] = Field(
+        min_length=1, json_schema_extra={"uniqueItems": True},
+        description="IAM roles given cluster-admin through access entries (whoever runs `pulumi up` by hand "
+                    "assumes one); list the role ARNs, e.g. your SSO admin role")
+    deploy_role_arn: RoleArn | None = Field(
+        None, description="the Pulumi Deployments role of this stack (deployments/ creates "
+                          "mlplatform-deploy-<stack>); cluster-admin like the admins")
+    log_retention_days: RetentionDays = Field(
+        description="control-plane log retention (a value CloudWatch accepts)")
+    addon_versions: dict[Literal[versions.EKS_ADDONS], Annotated[str, Field(  # type: ignore[valid-type]
+        pattern=ADDON_VERSION_PATTERN, json_schema_extra={
+            "hint": "an EKS add-on version such as v1.19.2-eksbuild.1 (aws eks describe-addon-versions)"})]] = Field(
+        default_factory=dict, description="pins for EKS add-ons; unpinned ones take AWS's default at creation, then "
+                                          "are kept")
+
+    @classmethod
+    def derived_defaults(cls, data: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+        if not data.get("name") and context:
+            data["name"] = f"mlplatform-{context['stack']}"
+        return data
+
+    @property
+    def endpoint_public_access(self) -> bool:
+        return bool(self.public_access_cidrs)
+
+    @property
+    def access_role_arns(self) -> tuple[str, ...]:
+        """Every principal with an access entry: the one deliberate list (no automatic creator entry)."""
+        return self.admin_role_arns + ((self.deploy_role_arn,) if self.deploy_role_arn else ())
+
+    def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        # EKS accepts one access entry per principal (a second fails with 409 ResourceInUseException), and the
+        # entries are named after the role, so each principal and each role name appears once.
+        principals = list(self.access_role_arns)
+        for arn in sorted({a for a in principals if principals.count(a) > 1}):
+            yield "adminRoleArns", f"{arn} is listed twice (or is also cluster.deployRoleArn); list each principal once"
+        names = [role_name(a) for a in set(principals)]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            yield "adminRoleArns", f"two roles are named {name!r}; access entries are keyed by role name, so give " \
+                                   "them distinct names"
+        for component, (low, high) in versions.KUBERNETES_SUPPORT.items():
+            if not versions.minor(low) <= versions.minor(self.kubernetes_version) <= versions.minor(high):
+                yield "kubernetesVersion", f"{self.kubernetes_version} is outside {component}'s supported range " \
+                                           f"{low}-{high}; choose a version inside it or bump {component} in " \
+                                           "components/versions.py"
+
+
+def _gpu_or_cpu_schema() -> dict[str, Any]:
+    """In the editor schema too: a GPU group takes GPU instance types and the NVIDIA AMI, a CPU group neither."""
+    def types(gpu: bool) -> list[str]:
+        return sorted(n for n, t in catalogue.CATALOGUE.items() if bool(t.gpus) is gpu)
+
+    return {"if": {"properties": {"gpu": {"const": True}}, "required": ["gpu"]},
+            "then": {"properties": {"instanceTypes": {"items": {"enum": types(True)}},
+                                    "amiType": {"const": GPU_AMI_TYPE}}},
+            "else": {"properties": {"instanceTypes": {"items": {"enum": types(False)}},
+                                    "amiType": {"const": CPU_AMI_TYPE}}}}
+
+
+class NodeGroupConfig(ConfigModel):
+    model_config = ConfigDict(json_schema_extra=_gpu_or_cpu_schema())
+
+    DERIVED_DEFAULTS = {"diskSizeGiB": "100; GPU groups 200", "amiType": "AL2023_x86_64_STANDARD; GPU groups "
+                                                                        "AL2023_x86_64_NVIDIA"}
+
+    name: str = text(NAME_PATTERN, "a name of lowercase letters, digits and '-', at most 31 characters",
+                     "a short, stable name such as system or gpu-xlarge: it names the group's resources")
+    instance_types: tuple[InstanceTypeName, ...] = Field(
+        min_length=1, description="EC2 instance types of one CPU/memory/GPU shape (cluster-autoscaler assumes one "
+                                  "shape per group), from components/instance_types.py")
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="on-demand or spot instances")
+    min_size: StrictInt = Field(ge=0, le=1000, description="fewest nodes; 0 lets the group scale to zero")
+    desired_size: StrictInt = Field(ge=0, le=1000, description="nodes at creation; the autoscaler owns it after")
+    max_size: StrictInt = Field(ge=1, le=1000, description="most nodes the autoscaler may start")
+    disk_size_gib: StrictInt = Field(alias="diskSizeGiB", ge=20, le=16384,
+                                     description="root volume size (GiB); GPU images (CUDA, frameworks) are tens "
+                                                 "of GB")
+    gpu: StrictBool = Field(False, description="NVIDIA GPU nodes: the NVIDIA AMI, the nvidia.com/gpu taint and "
+                                               "labels for scheduling")
+    ami_type: Literal[CPU_AMI_TYPE, GPU_AMI_TYPE] = Field(  # type: ignore[valid-type]
+        description="the EKS AMI type; follows gpu, which is the only value allowed")
+    labels: dict[str, str] = Field(default_factory=dict, description="extra Kubernetes labels on the nodes")
+
+    @classmethod
+    def derived_defaults(cls, data: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+        gpu = data.get("gpu") is True
+        return {"diskSizeGiB": 200 if gpu else 100, "amiType": GPU_AMI_TYPE if gpu else CPU_AMI_TYPE, **data}
+
+    @property
+    def instance(self) -> catalogue.InstanceType:
+        """What every node of the group looks like (validation keeps one shape per group)."""
+        return catalogue.CATALOGUE[self.instance_types[0]]
+
+    @property
+    def accelerator(self) -> str | None:
+        """The NVIDIA accelerator of this group's instances, or None for a CPU group."""
+        return self.instance.accelerator if self.gpu else None
+
+    @property
+    def gpus_per_node(self) -> int:
+        return self.instance.gpus if self.gpu else 0
+
+    def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        specs = [catalogue.CATALOGUE[t] for t in self.instance_types]
+        for spec in specs:
+            if self.gpu and not spec.gpus:
+                yield "instanceTypes", f"{spec.name} has no NVIDIA GPU; a GPU group needs an instance type from the " \
+                                       f"families {', '.join(catalogue.GPU_FAMILIES)} (or set gpu: false)"
+            elif not self.gpu and spec.gpus:
+                yield "instanceTypes", f"{spec.name} is a GPU instance; set gpu: true so it gets the NVIDIA AMI and " \
+                                       "the GPU taint, or choose a CPU instance type"
+        if len({(s.vcpus, s.memory_gib, s.gpus, s.accelerator) for s in specs}) > 1:
+            yield "instanceTypes", f"mixes shapes ({', '.join(self.instance_types)}); cluster-autoscaler assumes " \
+                                   "every node of a group has the same CPU, memory and GPUs, so use one size per " \
+                                   "group (a second group for another size)"
+        expected = GPU_AMI_TYPE if self.gpu else CPU_AMI_TYPE
+        if self.ami_type != expected:
+            yield "amiType", f"{'a GPU' if self.gpu else 'a CPU'} group must use {expected}, got {self.ami_type!r}"
+        if not self.min_size <= self.desired_size <= self.max_size:
+            yield "", f"needs minSize <= desiredSize <= maxSize, got {self.min_size} <= {self.desired_size} <= " \
+                      f"{self.max_size}"
+
+
+def node_groups_rules(groups: tuple[NodeGroupConfig, ...]) -> Iterator[tuple[str, str]]:
+    names = [g.name for g in groups]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        yield "nodeGroups", f"the name {name!r} is used twice; node group names must be unique"
+    if groups and all(g.gpu for g in groups):
+        yield "nodeGroups", "every group is a GPU group; add a CPU group for the system workloads"

@@ -1,0 +1,72 @@
+"""data: RDS MySQL, the session cache and the artifact bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from pydantic import Field, StrictBool, StrictInt
+
+from components.config import environments
+from components.config.base import ConfigModel, text
+from components.config.network import RetentionDays
+
+
+class DatabaseConfig(ConfigModel):
+    ENVIRONMENT_DEFAULTS = environments.DATABASE_DEFAULTS
+    DERIVED_DEFAULTS = {"maxAllocatedStorageGiB": "5 x allocatedStorageGiB"}
+
+    instance_class: str = text(r"^db\.[a-z0-9]+\.[a-z0-9]+$", "an RDS instance class such as db.m7g.large",
+                               "RDS instance class")
+    allocated_storage_gib: StrictInt = Field(alias="allocatedStorageGiB", ge=20, le=65536,
+                                             description="storage at creation (GiB)")
+    max_allocated_storage_gib: StrictInt = Field(alias="maxAllocatedStorageGiB", ge=20, le=65536,
+                                                 description="storage autoscaling ceiling (GiB)")
+    backup_retention_days: StrictInt = Field(ge=1, le=35, description="days of automated backups (point-in-time "
+                                                                       "restore window); prod at least 14")
+    multi_az: StrictBool = Field(description="a standby in a second AZ; prod: true")
+    require_tls: StrictBool = Field(False, description="require TLS from every client (see README \"Data\" for what "
+                                                       "each Kubeflow client needs first)")
+    log_retention_days: RetentionDays = Field(
+        description="retention of the error and slow-query logs RDS exports")
+    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = Field(
+        description="enhanced monitoring: OS metrics every this many seconds")
+
+    @classmethod
+    def derived_defaults(cls, data: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+        if "maxAllocatedStorageGiB" not in data and isinstance(data.get("allocatedStorageGiB"), int):
+            data["maxAllocatedStorageGiB"] = data["allocatedStorageGiB"] * 5
+        return data
+
+    def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        if self.max_allocated_storage_gib < self.allocated_storage_gib:
+            yield "maxAllocatedStorageGiB", f"must be at least allocatedStorageGiB ({self.allocated_storage_gib}) so " \
+                                            f"storage can grow, got {self.max_allocated_storage_gib}"
+
+
+class CacheConfig(ConfigModel):
+    ENVIRONMENT_DEFAULTS = environments.CACHE_DEFAULTS
+
+    node_type: str = text(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "an ElastiCache node type such as cache.t4g.small",
+                          "ElastiCache node type")
+    nodes: StrictInt = Field(ge=1, le=6, description="nodes: a primary and replicas in other AZs; prod 2 or more")
+
+
+class ArtifactsConfig(ConfigModel):
+    ENVIRONMENT_DEFAULTS = environments.ARTIFACTS_DEFAULTS
+
+    noncurrent_version_days: StrictInt = Field(ge=1, le=3650, description="how long overwritten artifact versions "
+                                                                          "are kept")
+
+
+class DataConfig(ConfigModel):
+    # Empty maps by default, validated (validate_default) so each takes its environment's defaults.
+    database: DatabaseConfig = Field(default_factory=dict, description="RDS for MySQL")  # type: ignore[assignment]
+    cache: CacheConfig = Field(default_factory=dict, description="ElastiCache (Valkey)")  # type: ignore[assignment]
+    artifacts: ArtifactsConfig = Field(default_factory=dict,  # type: ignore[assignment]
+                                       description="the S3 artifact bucket")
+
+    def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        for key in ("database", "cache", "artifacts"):
+            for sub, message in getattr(self, key).rules(context):
+                yield f"{key}.{sub}" if sub else key, message
