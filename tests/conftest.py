@@ -6,7 +6,7 @@ one variant evaluation instead of one each; every test names the change it relie
 
 import pytest
 
-from tests.harness import StackResult, evaluate
+from offline.engine import StackResult, evaluate
 
 PINNED_ADDONS = {"coredns": "v1.12.9-eksbuild.7", "aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}
 EVERYDAY_DATABASE = {"instanceClass": "db.r7g.xlarge", "allocatedStorageGiB": 200, "maxAllocatedStorageGiB": 1000,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.harness import ROOT, evaluate, stack_config
+from offline.engine import ROOT, evaluate, stack_config
 
 PROGRAM = ROOT / "deployments"
 NS = "mlplatform-deployments"

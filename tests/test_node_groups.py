@@ -4,7 +4,7 @@ import pytest
 
 from components.config import PROJECT, NodeGroupConfig
 from components.node_group import autoscaler_template_tags
-from tests.harness import stack_config
+from offline.engine import stack_config
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"

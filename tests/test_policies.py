@@ -1,4 +1,4 @@
-"""The policy pack, run the way the engine runs it (tests/policy_runner.py): every policy fires on a bad
+"""The policy pack, run the way the engine runs it (offline/analyzer.py): every policy fires on a bad
 resource in each form the guarded thing can take, and stays quiet on a good one; both stacks pass, also as
 a first preview with unknown ids and ARNs; a bad part that is known at preview is still caught."""
 
@@ -10,8 +10,8 @@ from mlplatform_policies import ALL_POLICIES
 from pulumi.runtime.rpc import UNKNOWN as WIRE_UNKNOWN
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
-from tests.harness import evaluate
-from tests.policy_runner import PREVIEW_SKIP, analyze, aws_provider, configure, load_pack, resource, stack_findings
+from offline.engine import evaluate
+from offline.analyzer import PREVIEW_SKIP, analyze, aws_provider, configure, load_pack, resource, stack_findings
 
 LEVEL = {p.name: p.enforcement_level.value for p in ALL_POLICIES}
 

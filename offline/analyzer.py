@@ -21,7 +21,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 from pulumi_policy import policy as pulumi_policy_module
 
-from tests.harness import ROOT, Registered, StackResult
+from offline.engine import ROOT, Registered, StackResult
 
 PACK_ENTRY_POINT = ROOT / "policies" / "__main__.py"
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
