@@ -3,7 +3,7 @@ VENV   := venv
 PYTHON := $(VENV)/bin/python
 STACK  ?= dev
 
-.PHONY: test lint generate up preview clean
+.PHONY: test lint plan generate up preview clean
 
 # The same virtualenv Pulumi uses (Pulumi.yaml: virtualenv: venv), with the pinned packages.
 $(VENV)/installed: requirements.txt requirements-dev.txt
@@ -13,12 +13,15 @@ $(VENV)/installed: requirements.txt requirements-dev.txt
 
 test: $(VENV)/installed  ## set up, lint, type-check, and run the offline test suite
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy components policies/mlplatform_policies deployments/__main__.py
+	$(VENV)/bin/mypy components offline tools policies/mlplatform_policies deployments/__main__.py
 	$(PYTHON) -m pytest
 
 lint: $(VENV)/installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy components policies/mlplatform_policies deployments/__main__.py
+	$(VENV)/bin/mypy components offline tools policies/mlplatform_policies deployments/__main__.py
+
+plan: $(VENV)/installed  ## what STACK creates, its policy verdicts, monthly cost and deploy time; no account needed
+	$(PYTHON) -m offline.plan $(STACK)
 
 generate: $(VENV)/installed  ## rewrite what is derived from the code: config schema, README tables, pack catalogue
 	$(PYTHON) -m tools.generate

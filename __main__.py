@@ -75,14 +75,14 @@ if addons.cert_manager:
 
 # Data services: state that must outlive any node, or the cluster itself.
 artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(
-    name_prefix=cluster.name, region=cfg.region, noncurrent_version_days=cfg.data.artifacts.noncurrent_version_days,
+    name_prefix=cfg.cluster.name, region=cfg.region, noncurrent_version_days=cfg.data.artifacts.noncurrent_version_days,
     protect_data=cfg.production), opts=on_aws)
-database = Database("database", DatabaseArgs(cluster=cluster, network=network, config=cfg.data.database,
-                                             secrets=secrets, region=cfg.region, protect_data=cfg.production),
-                    opts=on_cluster)
-sessions = SessionCache("session-cache", SessionCacheArgs(cluster=cluster, network=network, config=cfg.data.cache,
-                                                          secrets=secrets, region=cfg.region,
-                                                          protect_data=cfg.production), opts=on_aws)
+database = Database("database", DatabaseArgs(
+    name_prefix=cfg.cluster.name, cluster=cluster, network=network, config=cfg.data.database, secrets=secrets,
+    region=cfg.region, protect_data=cfg.production), opts=on_cluster)
+sessions = SessionCache("session-cache", SessionCacheArgs(
+    name_prefix=cfg.cluster.name, cluster=cluster, network=network, config=cfg.data.cache, secrets=secrets,
+    region=cfg.region, protect_data=cfg.production), opts=on_aws)
 
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)

@@ -43,10 +43,6 @@ def log_group_name(identifier: str, log_type: str) -> str:
     return f"/aws/rds/instance/{identifier}/{log_type}"
 
 
-def _log_group_name(identifier: pulumi.Output[str], log_type: str) -> pulumi.Output[str]:
-    return identifier.apply(lambda i: log_group_name(i, log_type))
-
-
 def parameters(require_tls: bool) -> dict[str, str]:
     """The DB parameter group (family mysql8.4).
 
@@ -82,6 +78,9 @@ def bootstrap_script(require_tls: bool) -> str:
 
 @dataclass
 class DatabaseArgs:
+    # The configured cluster name, known before anything exists: naming by it (rather than by the EKS
+    # resource's output) lets RDS be created while the control plane still comes up.
+    name_prefix: str
     cluster: Cluster
     network: Network
     config: DatabaseConfig
@@ -101,9 +100,9 @@ class Database(pulumi.ComponentResource):
         super().__init__("mlplatform:database:Database", name, None, opts)
         cfg, cluster, net = args.config, args.cluster, args.network
         child = pulumi.ResourceOptions(parent=self)
-        prefix = cluster.name
-        identifier = prefix.apply(lambda p: f"{p}-mysql")
-        log_groups = identifier.apply(lambda i: [log_group_name(i, t) for t in EXPORTED_LOGS])
+        prefix = args.name_prefix
+        identifier = f"{prefix}-mysql"
+        log_groups = [log_group_name(identifier, t) for t in EXPORTED_LOGS]
 
         # RDS encrypts storage, snapshots and Performance Insights for whoever creates the instance;
         # CloudWatch Logs encrypts the exported logs. The key outlives a deliberate teardown: the final
@@ -111,16 +110,16 @@ class Database(pulumi.ComponentResource):
         key = customer_key(
             f"{name}-key", parent=self, protect=args.protect_data,
             description="Kubeflow metadata database (RDS storage, Performance Insights, exported logs)",
-            alias=prefix.apply(lambda p: f"alias/{p}-database"),
-            usage=pulumi.Output.all(account_id(self), log_groups).apply(lambda a: [
-                iam.key_use_via_service("RdsEncryptsTheDatabase", a[0], f"rds.{args.region}.amazonaws.com"),
-                iam.key_use_by_cloudwatch_logs(args.region, a[0], a[1]),
+            alias=f"alias/{prefix}-database",
+            usage=account_id(self).apply(lambda account: [
+                iam.key_use_via_service("RdsEncryptsTheDatabase", account, f"rds.{args.region}.amazonaws.com"),
+                iam.key_use_by_cloudwatch_logs(args.region, account, log_groups),
             ]))
         # Created before the instance so RDS exports into encrypted groups with a retention period
         # instead of creating groups that keep logs forever.
         exported = [
             aws.cloudwatch.LogGroup(
-                f"{name}-{log_type}-logs", name=_log_group_name(identifier, log_type),
+                f"{name}-{log_type}-logs", name=log_group_name(identifier, log_type),
                 retention_in_days=cfg.log_retention_days, kms_key_id=key.arn, opts=child)
             for log_type in EXPORTED_LOGS
         ]
@@ -175,7 +174,7 @@ class Database(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             deletion_protection=args.protect_data,
             skip_final_snapshot=False,
-            final_snapshot_identifier=identifier.apply(lambda i: f"{i}-final"),
+            final_snapshot_identifier=f"{identifier}-final",
             performance_insights_enabled=args.protect_data,
             performance_insights_kms_key_id=key.arn if args.protect_data else None,
             performance_insights_retention_period=7 if args.protect_data else None,

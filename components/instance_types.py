@@ -45,8 +45,11 @@ _GIB_PER_VCPU = {
     "r5": 8, "r6i": 8, "r6a": 8, "r7i": 8, "r7a": 8,
 }
 # Sizes each regular family does not offer.
-_MISSING = {"m5": {"32xlarge", "48xlarge"}, "m5a": {"32xlarge", "48xlarge"}, "c5": {"32xlarge", "48xlarge"},
-            "r5": {"32xlarge", "48xlarge"}, "m6i": {"48xlarge"}, "c6i": {"48xlarge"}, "r6i": {"48xlarge"}}
+# (c5 has 9xlarge and 18xlarge instead of 8xlarge and 16xlarge; the 7i families skip 32xlarge.)
+_MISSING = {"m5": {"32xlarge", "48xlarge"}, "m5a": {"32xlarge", "48xlarge"},
+            "c5": {"8xlarge", "16xlarge", "32xlarge", "48xlarge"}, "r5": {"32xlarge", "48xlarge"},
+            "m6i": {"48xlarge"}, "c6i": {"48xlarge"}, "r6i": {"48xlarge"},
+            "m7i": {"32xlarge"}, "c7i": {"32xlarge"}, "r7i": {"32xlarge"}}
 
 # NVIDIA GPU instances: name -> (vCPUs, memory GiB, GPUs). Accelerator per family.
 _GPU_ACCELERATORS = {"g4dn": "nvidia-tesla-t4", "g5": "nvidia-a10g", "g6": "nvidia-l4", "g6e": "nvidia-l40s",

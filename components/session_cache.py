@@ -26,6 +26,7 @@ PORT = 6379
 
 @dataclass
 class SessionCacheArgs:
+    name_prefix: str  # the configured cluster name: the cache need not wait for the control plane
     cluster: Cluster
     network: Network
     config: CacheConfig
@@ -50,7 +51,7 @@ class SessionCache(pulumi.ComponentResource):
         # deliberate teardown, since the final snapshot is encrypted with it.
         key = customer_key(
             f"{name}-key", parent=self, protect=args.protect_data, description="Session cache (ElastiCache) at rest",
-            alias=cluster.name.apply(lambda n: f"alias/{n}-session-cache"),
+            alias=f"alias/{args.name_prefix}-session-cache",
             usage=account_id(self).apply(lambda account: [iam.key_use_via_service(
                 "ElastiCacheEncryptsTheCache", account, f"elasticache.{args.region}.amazonaws.com")]))
         security_group = nodes_only_security_group(
@@ -61,7 +62,7 @@ class SessionCache(pulumi.ComponentResource):
             description="Isolated data subnets (no route to the internet)", opts=child)
 
         token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=child)
-        group_id = cluster.name.apply(lambda p: f"{p}-sessions")
+        group_id = f"{args.name_prefix}-sessions"
         group = aws.elasticache.ReplicationGroup(
             f"{name}-valkey",
             replication_group_id=group_id,
@@ -83,13 +84,13 @@ class SessionCache(pulumi.ComponentResource):
             snapshot_retention_limit=7 if args.protect_data else 0,
             snapshot_window="02:00-03:00",
             maintenance_window="sun:05:30-sun:06:30",
-            final_snapshot_identifier=group_id.apply(lambda g: f"{g}-final") if args.protect_data else None,
+            final_snapshot_identifier=f"{group_id}-final" if args.protect_data else None,
             auto_minor_version_upgrade=True,
             apply_immediately=not args.protect_data,
             opts=stateful,
         )
         secret = stored_secret(
-            f"{name}-secret", parent=self, cluster_name=cluster.name, path="kubeflow/session-cache",
+            f"{name}-secret", parent=self, cluster_name=args.name_prefix, path="kubeflow/session-cache",
             value=pulumi.Output.all(group.primary_endpoint_address, token.result).apply(
                 lambda a: {"host": a[0], "port": str(PORT), "password": a[1],
                            # oauth2-proxy --redis-connection-url; rediss:// because TLS is required.

@@ -10,8 +10,10 @@ An exception in a policy propagates out of these calls, as it fails a real previ
 
 from __future__ import annotations
 
+import io
 import json
 import runpy
+import sys
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
@@ -23,7 +25,11 @@ from pulumi_policy import policy as pulumi_policy_module
 
 from offline.engine import ROOT, Registered, StackResult
 
-PACK_ENTRY_POINT = ROOT / "policies" / "__main__.py"
+PACK_DIR = ROOT / "policies"
+PACK_ENTRY_POINT = PACK_DIR / "__main__.py"
+# The pack imports its rules as a top-level package, as `pulumi preview --policy-pack policies` runs it.
+if str(PACK_DIR) not in sys.path:
+    sys.path.insert(0, str(PACK_DIR))
 LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
           analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
 PREVIEW_SKIP = "during preview"  # how the servicer words a policy that read an unknown value
@@ -63,7 +69,9 @@ def load_pack():
     with mock.patch.object(pulumi_policy_module.grpc, "server", lambda *a, **k: _NoServer()), \
             mock.patch.object(pulumi_policy_module.analyzer_pb2_grpc, "add_AnalyzerServicer_to_server",
                               lambda servicer, _server: captured.update(servicer=servicer)), \
-            mock.patch.object(pulumi_policy_module.time, "sleep", _stop_serving):
+            mock.patch.object(pulumi_policy_module.time, "sleep", _stop_serving), \
+            mock.patch.object(pulumi_policy_module.sys, "stdout", io.TextIOWrapper(io.BytesIO())):
+        # (stdout: where the pack announces its port to the engine)
         runpy.run_path(str(PACK_ENTRY_POINT), run_name="__main__")
     return captured["servicer"]
 

@@ -301,15 +301,18 @@ def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
     @pulumi.runtime.test
     def run():
         runpy.run_path(str(program / "__main__.py"), run_name="__main__")
-        outputs = {k: pulumi.Output.from_input(v)
-                   for k, v in settings.get_root_resource().outputs.items()}
+        root: Any = settings.get_root_resource()  # the Stack resource, which holds the exports
+        outputs = {k: pulumi.Output.from_input(v) for k, v in root.outputs.items()}
 
         async def secret_keys():
             return {k for k, out in outputs.items() if await out.is_secret()}
 
+        def record(both: list[Any]) -> None:
+            result.exports.update(both[0])
+            result.secret_exports.update(both[1])
+
         secrets = pulumi.Output.from_input(asyncio.ensure_future(secret_keys()))
-        return pulumi.Output.all(pulumi.Output.all(**outputs), secrets).apply(
-            lambda both: (result.exports.update(both[0]), result.secret_exports.update(both[1])))
+        return pulumi.Output.all(pulumi.Output.all(**outputs), secrets).apply(record)
 
     try:
         run()

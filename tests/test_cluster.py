@@ -8,8 +8,8 @@ import pytest
 from components.cluster import CLUSTER_ADMIN_POLICY, SECURITY_GROUP_RULES, kubeconfig
 from components.config import PROJECT
 from components.iam import EKS_CLUSTER_POLICY, KMS_ADMIN_ACTIONS, NODE_MANAGED_POLICIES, VPC_CNI_POLICY
-from tests.conftest import PINNED_ADDONS
 from offline.engine import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, DEFAULT_ADDON_VERSIONS, stack_config
+from tests.conftest import PINNED_ADDONS
 
 EKS = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"

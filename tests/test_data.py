@@ -7,8 +7,8 @@ import pytest
 from components import database as db
 from components.config import PROJECT
 from components.external_secrets import cluster_secret_arns
-from tests.conftest import EVERYDAY_DATABASE
 from offline.engine import ACCOUNT, evaluate, rds_master_secret_arn, secret_value, stack_config
+from tests.conftest import EVERYDAY_DATABASE
 from tests.test_config import schema_rejects
 
 RDS = "aws:rds/instance:Instance"

@@ -3,9 +3,11 @@
 - the JSON Schema of `Pulumi.<stack>.yaml` (schema/stack-config.schema.json), from the config models;
 - the README's tables, between `<!-- generated:<name> -->` and `<!-- /generated:<name> -->`: the
   configuration keys (read from that schema), the environments, the policy pack, the security groups;
-- the policy pack's copy of the GPU catalogue (the pack is published on its own, so it cannot import it).
+- the policy pack's copy of the GPU catalogue (the pack is published on its own, so it cannot import it);
+- the plan of every stack (plan/<stack>.md and .json, as `make plan` writes them), whose figures the README
+  summarises.
 
-tests/test_generated.py fails when any of them is stale.
+tests/test_generated.py fails when any of them is stale (tests/test_plan.py for the plans).
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ def _type(prop: dict[str, Any], definitions: dict[str, Any]) -> str:
         return "list of " + _type(prop.get("items", {}), definitions).removesuffix(", see below")
     if kind == "object":
         return "map"
-    return {"string": "string", "boolean": "`true`/`false`", "integer": "integer"}.get(kind, "value")
+    return {"string": "string", "boolean": "`true`/`false`", "integer": "integer"}.get(str(kind), "value")
 
 
 def _default(prop: dict[str, Any], required: bool) -> str:
@@ -246,9 +248,49 @@ def security_groups() -> str:
     return "\n".join(lines)
 
 
+PLAN_DIR = ROOT / "plan"
+
+
+def stacks() -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min"
+
+
+def plan_summary() -> str:
+    """The stacks side by side, from the committed plans (plan/<stack>.json, which tests/test_plan.py keeps
+    current): what each creates, costs and takes to deploy."""
+    plans = {stack: json.loads((PLAN_DIR / f"{stack}.json").read_text()) for stack in stacks()}
+    names = list(plans)
+
+    def money(value: float) -> str:
+        return f"${value:,.0f}"
+
+    lines = [_row("", *[f"`{n}`" for n in names]), _row("---", *["---:"] * len(names)),
+             _row("resources", *[str(p["resources"]["total"]) for p in plans.values()]),
+             _row("policy pack: mandatory / advisory findings",
+                  *[f"{len(p['policies']['mandatory'])} / {len(p['policies']['advisory'])}" for p in plans.values()]),
+             _row("cost per month at idle", *[money(p["cost"]["idle_per_month"]) for p in plans.values()]),
+             _row("cost per month at maximum", *[money(p["cost"]["max_per_month"]) for p in plans.values()]),
+             _row("cold deploy (critical path)",
+                  *[_minutes(p["deploy_time"]["critical_path_seconds"]) for p in plans.values()])]
+    totals: dict[str, dict[str, list[float]]] = {}
+    for name, plan in plans.items():
+        for path, figures in plan["cost"]["components"].items():
+            top = totals.setdefault(path.split("/")[0], {})
+            idle, most = top.get(name, [0.0, 0.0])
+            top[name] = [idle + figures["idle"], most + figures["max"]]
+    for component, by_stack in sorted(totals.items()):
+        lines.append(_row(f"&nbsp;&nbsp;`{component}` idle / max", *[
+            f"{money(by_stack[n][0])} / {money(by_stack[n][1])}" if n in by_stack else "" for n in names]))
+    return "\n".join(lines)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "config": config_table, "environments": environments_table, "policies": policies,
-    "security-groups": security_groups,
+    "security-groups": security_groups, "plan-summary": plan_summary,
 }
 
 
@@ -258,7 +300,11 @@ def render_readme(text: str) -> str:
         if not pattern.search(text):
             raise SystemExit(f"README.md has no <!-- generated:{name} --> section")
         body = make()
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
+
+        def section(match: re.Match[str], body: str = body) -> str:
+            return match.group(1) + body + "\n" + match.group(2)
+
+        text = pattern.sub(section, text)
     return text
 
 
@@ -281,7 +327,16 @@ def files() -> dict[Path, Callable[[], str]]:
     }
 
 
+def write_plans() -> None:
+    """plan/<stack>.md and .json for every stack, as `make plan` writes them."""
+    from offline import plan
+
+    for stack in stacks():
+        plan.write(plan.build(stack), PLAN_DIR)
+
+
 def main() -> None:
+    write_plans()  # first: the README's plan summary reads them
     for path, make in files().items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(make())

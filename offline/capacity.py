@@ -1,0 +1,80 @@
+"""What a stack's always-on CPU nodes can schedule, against what the platform asks of them.
+
+Always on: the untainted node groups at their minimum size (GPU groups are tainted and start at zero).
+Allocatable per node follows the AL2023 EKS AMI's kubelet reservations; the add-ons' requests are their
+pinned charts' and EKS add-ons' defaults (none of our values sets resources).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.instance_types import CATALOGUE
+from offline.engine import Registered
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_m: int
+    memory_mi: int
+
+    def __add__(self, other: Resources) -> Resources:
+        return Resources(self.cpu_m + other.cpu_m, self.memory_mi + other.memory_mi)
+
+    def times(self, count: int) -> Resources:
+        return Resources(self.cpu_m * count, self.memory_mi * count)
+
+    def holds(self, other: Resources) -> bool:
+        return self.cpu_m >= other.cpu_m and self.memory_mi >= other.memory_mi
+
+    def __str__(self) -> str:
+        return f"{self.cpu_m / 1000:g} vCPU, {self.memory_mi / 1024:.1f} GiB"
+
+
+# kubeflow/manifests README, prerequisites: 16 GB of RAM and 8 CPU cores for the whole install.
+KUBEFLOW_RECOMMENDED = Resources(cpu_m=8000, memory_mi=16 * 1024)
+
+# Requests of the add-ons at their pinned versions, read from each chart's values.yaml and the EKS add-ons'
+# upstream manifests: every Helm chart here (load balancer controller, external-dns, cert-manager,
+# cluster-autoscaler, external-secrets, NVIDIA device plugin) requests nothing; coredns 2 x 100m/70Mi
+# (EKS 1.35 default manifest, as eksctl carries it); EBS CSI controller 2 x 60m/240Mi
+# (aws-ebs-csi-driver@v1.53.0 deploy/kubernetes/base/controller.yaml). Per node: aws-node 50m
+# (amazon-vpc-cni-k8s@v1.20.4 config/master/aws-k8s-cni.yaml), ebs-csi-node 30m/120Mi, kube-proxy 100m
+# (the commonly quoted figure; its manifest is not public).
+ADDON_DEPLOYMENTS = Resources(cpu_m=320, memory_mi=620)
+ADDON_PER_NODE = Resources(cpu_m=180, memory_mi=120)
+
+# Pods per node with the VPC CNI and no prefix delegation: ENIs x (IPv4 addresses per ENI - 1) + 2
+# (amazon-eks-ami nodeadm eni_max_pods.go); 110 is nodeadm's fallback when it does not know the type.
+_MAX_PODS = {"xlarge": 58, "2xlarge": 58, "4xlarge": 234}
+
+
+def allocatable(instance_type: str) -> Resources:
+    """What kubelet offers pods on an AL2023 node (awslabs/amazon-eks-ami@v20260724,
+    nodeadm/internal/kubelet/config.go): kube-reserved CPU 6% of the first core, 1% of the second, 0.5% of
+    cores 3-4, 0.25% above; kube-reserved memory 11Mi x maxPods + 255Mi; hard eviction at 100Mi free."""
+    shape = CATALOGUE[instance_type]
+    total_m = shape.vcpus * 1000
+    reserved_m = 0
+    for start, end, per_10000 in ((0, 1000, 600), (1000, 2000, 100), (2000, 4000, 50), (4000, total_m, 25)):
+        reserved_m += max(0, min(total_m, end) - start) * per_10000 // 10000
+    max_pods = _MAX_PODS.get(shape.size, 110)
+    memory_mi = int(shape.memory_gib * 1024) - (11 * max_pods + 255) - 100
+    return Resources(total_m - reserved_m, memory_mi)
+
+
+def always_on(resources: list[Registered]) -> tuple[Resources, int]:
+    """Allocatable of the untainted node groups at their minimum, and how many nodes that is."""
+    total, nodes = Resources(0, 0), 0
+    for group in (r for r in resources if r.type == "aws:eks/nodeGroup:NodeGroup"):
+        if group.inputs.get("taints"):
+            continue
+        count = group.inputs["scalingConfig"]["minSize"]
+        # cluster-autoscaler's assumption, enforced by config: every type of a group has one shape.
+        total += allocatable(group.inputs["instanceTypes"][0]).times(count)
+        nodes += count
+    return total, nodes
+
+
+def addon_requests(nodes: int) -> Resources:
+    return ADDON_DEPLOYMENTS + ADDON_PER_NODE.times(nodes)

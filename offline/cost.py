@@ -1,0 +1,345 @@
+"""Monthly cost of what a stack registers, from the price table in offline/prices.yaml.
+
+Each AWS resource type is either priced here (a function turning the resource's inputs into cost lines), free
+(with the reason), or reported as "not priced": a type this module does not know never counts as zero
+silently. Two figures per line: idle (autoscaled groups at their minimum, so GPU groups at zero; storage as
+created) and max (every group at its maximum, storage at its autoscaling ceiling).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from offline.engine import Registered
+from offline.tree import ResourceTree, is_provider
+
+PRICES_FILE = Path(__file__).with_name("prices.yaml")
+
+
+class NotPriced(Exception):
+    """The table has no price for what this resource needs (the message says what)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    urn: str
+    component: str   # path of the component holding the resource, e.g. "cluster/system"
+    item: str        # what is billed, e.g. "3-6 x c6a.xlarge Spot"
+    idle: float      # USD per month
+    max: float
+    prices: tuple[str, ...]  # the price table entries used
+
+
+@dataclass(frozen=True)
+class Unpriced:
+    urn: str
+    component: str
+    type: str
+    reason: str
+
+
+@dataclass
+class Estimate:
+    region: str
+    profile: str
+    lines: list[Line] = field(default_factory=list)
+    unpriced: list[Unpriced] = field(default_factory=list)
+    free: dict[str, int] = field(default_factory=dict)   # type -> how many registered
+
+    @property
+    def idle(self) -> float:
+        return sum(line.idle for line in self.lines)
+
+    @property
+    def max(self) -> float:
+        return sum(line.max for line in self.lines)
+
+    def by_component(self) -> dict[str, tuple[float, float]]:
+        out: dict[str, tuple[float, float]] = {}
+        for line in self.lines:
+            idle, top = out.get(line.component, (0.0, 0.0))
+            out[line.component] = (idle + line.idle, top + line.max)
+        return out
+
+
+class PriceTable:
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+        self.region: str = data["region"]
+        self.hours: float = data["hours_per_month"]
+        self.spot_factor: float = data["spot"]["factor"]
+        ec2 = data["ec2_instance_hour"]
+        self.ec2: dict[str, float] = {f"{family}.{size}": price
+                                      for family, sizes in ec2["types"].items() for size, price in sizes.items()}
+        self.ec2_not_offered: dict[str, str] = ec2.get("not_offered", {})
+        valkey = data["elasticache_valkey_node_hour"]["types"]
+        self.valkey = {f"{family}.{size}": price for family, sizes in valkey.items() for size, price in sizes.items()}
+
+    @classmethod
+    def load(cls, path: Path = PRICES_FILE) -> PriceTable:
+        return cls(yaml.safe_load(path.read_text()))
+
+    def usd(self, key: str) -> float:
+        return self.data["prices"][key]["usd"]
+
+    def monthly(self, key: str) -> float:
+        """An hourly price for a whole month."""
+        return self.usd(key) * self.hours
+
+    def instance_hour(self, instance_type: str) -> float:
+        if instance_type in self.ec2:
+            return self.ec2[instance_type]
+        reason = self.ec2_not_offered.get(instance_type, "not in the price table")
+        raise NotPriced(f"EC2 {instance_type}: {reason}")
+
+    def usage(self, profile: str) -> dict[str, Any]:
+        return self.data["usage"][profile]
+
+
+# ---- what each resource type costs ---------------------------------------------------------------------
+
+@dataclass
+class Context:
+    prices: PriceTable
+    usage: dict[str, Any]
+    tree: ResourceTree
+
+    def storage_gb(self, resource: Registered) -> float:
+        """The usage assumption whose key is the longest part of the resource's name."""
+        matches = [key for key in self.usage["storage_gb"] if key in resource.name]
+        if not matches:
+            raise NotPriced(f"no usage.*.storage_gb assumption in offline/prices.yaml matches '{resource.name}'")
+        return self.usage["storage_gb"][max(matches, key=len)]
+
+
+Cost = tuple[str, float, float, tuple[str, ...]]  # item, idle, max, price keys
+Pricer = Callable[[Registered, Context], list[Cost]]
+
+
+def _same(item: str, monthly: float, *keys: str) -> Cost:
+    return item, monthly, monthly, keys
+
+
+def eks_cluster(r: Registered, ctx: Context) -> list[Cost]:
+    # Without an upgrade policy, EKS puts the cluster on extended support when its version ages out.
+    support = (r.inputs.get("upgradePolicy") or {}).get("supportType", "EXTENDED")
+    key = "eks_cluster_hour" if support == "STANDARD" else "eks_cluster_extended_hour"
+    return [_same(f"control plane ({support.lower()} support)", ctx.prices.monthly(key), key)]
+
+
+def node_group(r: Registered, ctx: Context) -> list[Cost]:
+    p = ctx.prices
+    scaling = r.inputs["scalingConfig"]
+    low, high = scaling["minSize"], scaling["maxSize"]
+    types = r.inputs["instanceTypes"]
+    hourly = {t: p.instance_hour(t) for t in types}
+    if r.inputs.get("capacityType") == "SPOT":
+        cheapest = min(types, key=lambda t: hourly[t])
+        per_node, what = hourly[cheapest] * p.spot_factor, f"{cheapest} Spot (x{p.spot_factor} on-demand)"
+    else:
+        # On-demand managed groups launch the first listed type (prioritized allocation).
+        per_node, what = hourly[types[0]], f"{types[0]} on-demand"
+    costs = [(f"{low}-{high} x {what}", low * per_node * p.hours, high * per_node * p.hours,
+              ("ec2_instance_hour",) + (("spot",) if "Spot" in what else ()))]
+    disk = _root_volume_gib(r, ctx)
+    volume = disk * p.usd("ebs_gp3_gb_month")
+    costs.append((f"{low}-{high} x {disk} GiB gp3 root volume", low * volume, high * volume, ("ebs_gp3_gb_month",)))
+    return costs
+
+
+def _root_volume_gib(r: Registered, ctx: Context) -> int:
+    templates = r.property_dependencies.get("launchTemplate") or []
+    template = ctx.tree.by_urn.get(templates[0]) if templates else None
+    if template is None:
+        raise NotPriced("node group without a launch template: root volume size unknown")
+    [mapping] = template.inputs["blockDeviceMappings"]
+    if mapping["ebs"].get("volumeType") != "gp3":
+        raise NotPriced(f"root volume type {mapping['ebs'].get('volumeType')} is not priced")
+    return mapping["ebs"]["volumeSize"]
+
+
+def nat_gateway(r: Registered, ctx: Context) -> list[Cost]:
+    gateways = sum(1 for other in ctx.tree.resources if other.type == r.type)
+    gb = ctx.usage["nat_gb_month"] / gateways
+    return [_same("gateway hours", ctx.prices.monthly("nat_gateway_hour"), "nat_gateway_hour"),
+            _same(f"{gb:g} GB processed (assumed)", gb * ctx.prices.usd("nat_gateway_gb"), "nat_gateway_gb")]
+
+
+def elastic_ip(r: Registered, ctx: Context) -> list[Cost]:
+    return [_same("public IPv4 address", ctx.prices.monthly("public_ipv4_hour"), "public_ipv4_hour")]
+
+
+def vpc_endpoint(r: Registered, ctx: Context) -> list[Cost]:
+    if r.inputs.get("vpcEndpointType", "Gateway") == "Gateway":
+        return []  # gateway endpoints (S3, DynamoDB) have no charge
+    raise NotPriced("interface endpoints are billed per AZ-hour and GB; not in the price table")
+
+
+def rds_instance(r: Registered, ctx: Context) -> list[Cost]:
+    p, hours = ctx.prices, ctx.prices.hours
+    cls, multi_az = r.inputs["instanceClass"], bool(r.inputs.get("multiAz"))
+    rate = p.data["rds_mysql_instance_hour"].get(cls)
+    if r.inputs.get("engine") != "mysql" or rate is None:
+        raise NotPriced(f"RDS {r.inputs.get('engine')} {cls} is not in the price table")
+    az = "multi_az" if multi_az else "single_az"
+    storage_key = "rds_gp3_multi_az_gb_month" if multi_az else "rds_gp3_gb_month"
+    low, high = r.inputs["allocatedStorage"], r.inputs.get("maxAllocatedStorage") or r.inputs["allocatedStorage"]
+    costs = [_same(f"{cls} {'Multi-AZ' if multi_az else 'Single-AZ'}", rate[az] * hours, "rds_mysql_instance_hour"),
+             (f"{low}-{high} GB gp3 storage", low * p.usd(storage_key), high * p.usd(storage_key), (storage_key,))]
+    if r.inputs.get("manageMasterUserPassword"):
+        costs.append(_same("admin secret RDS manages", p.usd("secret_month"), "secret_month"))
+    interval = r.inputs.get("monitoringInterval") or 0
+    if interval:
+        gb = hours * 3600 / interval * ctx.usage["enhanced_monitoring_kb_per_sample"] / 1e6
+        costs.append(_same(f"enhanced monitoring every {interval} s ({gb:.2f} GB of logs, assumed)",
+                           gb * p.usd("logs_ingested_gb"), "logs_ingested_gb"))
+    if (r.inputs.get("performanceInsightsRetentionPeriod") or 7) > 7:
+        raise NotPriced("Performance Insights beyond the free 7 days is not in the price table")
+    return costs
+
+
+def cache(r: Registered, ctx: Context) -> list[Cost]:
+    node_type, engine = r.inputs["nodeType"], r.inputs.get("engine")
+    if engine != "valkey" or node_type not in ctx.prices.valkey:
+        raise NotPriced(f"ElastiCache {engine} {node_type} is not in the price table")
+    nodes = r.inputs.get("numCacheClusters") or r.inputs.get("numNodeGroups", 1) * (
+        1 + r.inputs.get("replicasPerNodeGroup", 0))
+    return [_same(f"{nodes} x {node_type} Valkey", nodes * ctx.prices.valkey[node_type] * ctx.prices.hours,
+                  "elasticache_valkey_node_hour")]
+
+
+def kms_key(r: Registered, ctx: Context) -> list[Cost]:
+    return [_same("customer managed key", ctx.prices.usd("kms_key_month"), "kms_key_month")]
+
+
+def secret(r: Registered, ctx: Context) -> list[Cost]:
+    return [_same("secret", ctx.prices.usd("secret_month"), "secret_month")]
+
+
+def log_group(r: Registered, ctx: Context) -> list[Cost]:
+    name = r.inputs.get("name", r.name)
+    volumes = ctx.usage["log_ingest_gb_month"]
+    matches = [prefix for prefix in volumes if name.startswith(prefix)]
+    if not matches:
+        raise NotPriced(f"no log volume assumption in offline/prices.yaml usage.*.log_ingest_gb_month for {name}")
+    gb = volumes[max(matches, key=len)]
+    retention = r.inputs.get("retentionInDays") or 3650  # never expiring: ten years of logs, eventually
+    stored = gb * retention / 30.4  # what is kept once the retention period has filled up
+    p = ctx.prices
+    return [_same(f"{gb:g} GB/month ingested (assumed)", gb * p.usd("logs_ingested_gb"), "logs_ingested_gb"),
+            _same(f"{stored:.0f} GB stored after {retention} days", stored * p.usd("logs_stored_gb_month"),
+                  "logs_stored_gb_month")]
+
+
+def efs(r: Registered, ctx: Context) -> list[Cost]:
+    gb = ctx.storage_gb(r)
+    return [_same(f"{gb:g} GB Standard (assumed)", gb * ctx.prices.usd("efs_standard_gb_month"),
+                  "efs_standard_gb_month")]
+
+
+def efs_backup(r: Registered, ctx: Context) -> list[Cost]:
+    if (r.inputs.get("backupPolicy") or {}).get("status") != "ENABLED":
+        return []
+    gb = ctx.storage_gb(r)
+    return [_same(f"{gb:g} GB of AWS Backup storage (assumed)", gb * ctx.prices.usd("efs_backup_gb_month"),
+                  "efs_backup_gb_month")]
+
+
+def bucket(r: Registered, ctx: Context) -> list[Cost]:
+    gb = ctx.storage_gb(r)
+    return [_same(f"{gb:g} GB Standard (assumed)", gb * ctx.prices.usd("s3_standard_gb_month"),
+                  "s3_standard_gb_month")]
+
+
+PRICED: dict[str, Pricer] = {
+    "aws:eks/cluster:Cluster": eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": node_group,
+    "aws:ec2/natGateway:NatGateway": nat_gateway,
+    "aws:ec2/eip:Eip": elastic_ip,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": vpc_endpoint,
+    "aws:rds/instance:Instance": rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": cache,
+    "aws:kms/key:Key": kms_key,
+    "aws:secretsmanager/secret:Secret": secret,
+    "aws:cloudwatch/logGroup:LogGroup": log_group,
+    "aws:efs/fileSystem:FileSystem": efs,
+    "aws:efs/backupPolicy:BackupPolicy": efs_backup,
+    "aws:s3/bucket:Bucket": bucket,
+}
+
+_ON_NODES = "runs on the nodes (priced with the node groups)"
+_CONFIG = "configuration of a priced resource"
+FREE: dict[str, str] = {
+    "aws:iam/role:Role": "IAM has no charge",
+    "aws:iam/rolePolicy:RolePolicy": "IAM has no charge",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM has no charge",
+    "aws:ec2/vpc:Vpc": "no charge for the VPC itself",
+    "aws:ec2/subnet:Subnet": "no charge",
+    "aws:ec2/routeTable:RouteTable": "no charge",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "no charge",
+    "aws:ec2/internetGateway:InternetGateway": "no charge (data out to the internet is not estimated)",
+    "aws:ec2/securityGroup:SecurityGroup": "no charge",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "no charge",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "no charge",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "no charge",
+    "aws:ec2/flowLog:FlowLog": "billed as ingestion into its log group (priced there)",
+    "aws:ec2/launchTemplate:LaunchTemplate": "no charge; its root volumes are priced with the node group",
+    "aws:autoscaling/tag:Tag": "no charge",
+    "aws:eks/accessEntry:AccessEntry": "no charge",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "no charge",
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": "no charge",
+    "aws:eks/addon:Addon": _ON_NODES,
+    "aws:kms/alias:Alias": "no charge",
+    "aws:secretsmanager/secretVersion:SecretVersion": "priced per secret",
+    "aws:rds/parameterGroup:ParameterGroup": "no charge",
+    "aws:rds/subnetGroup:SubnetGroup": "no charge",
+    "aws:elasticache/subnetGroup:SubnetGroup": "no charge",
+    "aws:efs/mountTarget:MountTarget": "no charge",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _CONFIG,
+    "aws:s3/bucketLogging:BucketLogging": _CONFIG + " (log objects count as the log bucket's storage)",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _CONFIG,
+    "aws:s3/bucketPolicy:BucketPolicy": _CONFIG,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _CONFIG,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _CONFIG,
+    "aws:s3/bucketVersioning:BucketVersioning": _CONFIG + " (noncurrent versions are in the storage assumption)",
+    "random:index/randomPassword:RandomPassword": "computed by the provider, nothing in AWS",
+    "kubernetes:helm.sh/v3:Release": _ON_NODES,
+    "kubernetes:core/v1:Namespace": _ON_NODES,
+    "kubernetes:storage.k8s.io/v1:StorageClass": "no charge; volumes are billed when claimed",
+    "kubernetes:batch/v1:Job": _ON_NODES,
+    "kubernetes:cert-manager.io/v1:ClusterIssuer": _ON_NODES,
+    "kubernetes:external-secrets.io/v1:ClusterSecretStore": _ON_NODES,
+    "kubernetes:external-secrets.io/v1:ExternalSecret": _ON_NODES + "; reads from Secrets Manager",
+}
+
+
+def estimate(resources: list[Registered], profile: str, prices: PriceTable | None = None) -> Estimate:
+    """The monthly cost of these resources under the usage assumptions of `profile` (dev or prod)."""
+    prices = prices or PriceTable.load()
+    tree = ResourceTree(resources)
+    ctx = Context(prices, prices.usage(profile), tree)
+    result = Estimate(region=prices.region, profile=profile)
+    for r in sorted(resources, key=lambda r: r.urn):
+        if not r.custom or is_provider(r):
+            continue
+        component = tree.path(tree.by_urn[r.parent]) if r.parent in tree.by_urn else ""
+        pricer = PRICED.get(r.type)
+        if pricer is None:
+            if r.type in FREE:
+                result.free[r.type] = result.free.get(r.type, 0) + 1
+            else:
+                result.unpriced.append(Unpriced(r.urn, component, r.type, "type not in offline/cost.py"))
+            continue
+        try:
+            costs = pricer(r, ctx)
+        except NotPriced as missing:
+            result.unpriced.append(Unpriced(r.urn, component, r.type, str(missing)))
+            continue
+        result.lines += [Line(r.urn, component, f"{r.name}: {item}", idle, top, keys)
+                         for item, idle, top, keys in costs]
+    return result

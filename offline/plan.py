@@ -1,0 +1,350 @@
+"""`make plan STACK=<stack>`: what a stack creates, whether it passes the policy pack, what it costs per month
+and how long a first deploy takes. No account, no Pulumi CLI, no network.
+
+    python -m offline.plan dev          # prints the report; writes plan/dev.md and plan/dev.json
+
+The program runs under the same mocks as the tests (offline/engine.py), the pack through its analyzer
+entry point (offline/analyzer.py), prices from offline/prices.yaml (offline/cost.py) and create times from
+offline/create_times.yaml (offline/deploy_time.py). Exit status: 0 when the stack passes; 1 on a
+configuration error (the message a real preview prints) or a mandatory policy violation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from offline import capacity, cost, deploy_time
+from offline.analyzer import Finding, stack_findings
+from offline.engine import ROOT, Registered, StackResult, evaluate, stack_config
+from offline.tree import ResourceTree, is_provider
+
+PLAN_DIR = ROOT / "plan"
+
+
+class PlanError(Exception):
+    """The program failed to evaluate; the message is what `pulumi preview` would print."""
+
+
+@dataclass
+class Plan:
+    stack: str
+    profile: str   # whose usage assumptions the cost takes (the environment's defaults: dev or prod)
+    tree: ResourceTree
+    findings: list[Finding]
+    cost: cost.Estimate
+    deploy: deploy_time.DeployTime
+
+    @property
+    def resources(self) -> list[Registered]:
+        return self.tree.resources
+
+    @property
+    def mandatory(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "mandatory"]
+
+
+def build(stack: str, change: Callable[[dict[str, Any]], None] | None = None, program: Path = ROOT) -> Plan:
+    """Evaluate the program for `stack` (its config edited by `change`, if given) and plan it."""
+    result = evaluate(stack, change, program=program)
+    if result.error is not None:
+        error = result.error
+        if isinstance(error, pulumi.RunError):  # the engine prints a RunError's message alone
+            raise PlanError(f"error: {error}") from error
+        raise PlanError("error: the program failed:\n" + "".join(traceback.format_exception(error))) from error
+    config = stack_config(stack, program)
+    if change:
+        change(config)
+    return from_result(result, usage_profile(config))
+
+
+def usage_profile(config: dict[str, Any]) -> str:
+    """The environment's defaults (dev or prod) also choose its usage assumptions."""
+    from components.config.environments import ENVIRONMENTS
+    return ENVIRONMENTS[config["mlplatform:environment"]].defaults
+
+
+def from_result(result: StackResult, profile: str) -> Plan:
+    resources = sorted(result.resources, key=lambda r: r.urn)
+    findings = sorted(stack_findings(result), key=lambda f: (f.level, f.policy, f.urn))
+    return Plan(result.stack, profile, ResourceTree(resources), findings, cost.estimate(resources, profile),
+                deploy_time.estimate(resources))
+
+
+# ---- the report ------------------------------------------------------------------------------------------
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+def _name(tree: ResourceTree, urn: str) -> str:
+    resource = tree.by_urn.get(urn)
+    return tree.path(resource) if resource else urn.rsplit("::", 1)[-1]
+
+
+def tree_lines(tree: ResourceTree) -> list[str]:
+    """The component tree as `pulumi preview` draws it, each component with its count and its own resources
+    by type."""
+    lines = [f"{tree.stack_urn.rsplit('::', 1)[-1]}  pulumi:pulumi:Stack  {len(tree.resources)} resources"]
+
+    def draw(urn: str, indent: str) -> None:
+        entries: list[tuple[str, Registered | None]] = [
+            (f"{n} x {t}", None) for t, n in sorted(tree.counts_by_type(urn).items())]
+        entries += [("", c) for c in tree.components(urn)]
+        for index, (text, component) in enumerate(entries):
+            last = index == len(entries) - 1
+            branch, below = ("└─ ", "   ") if last else ("├─ ", "│  ")
+            if component is None:
+                lines.append(f"{indent}{branch}{text}")
+            else:
+                count = len(tree.descendants(component.urn))
+                lines.append(f"{indent}{branch}{component.name}  {component.type}  {count}")
+                draw(component.urn, indent + below)
+
+    draw(tree.stack_urn, "")
+    return lines
+
+
+def _protection_rows(tree: ResourceTree) -> list[str]:
+    rows = [f"| `{tree.path(r)}` | `{r.type}` | {'yes' if r.protect else ''} | {'yes' if r.retain_on_delete else ''} |"
+            for r in tree.resources if r.protect or r.retain_on_delete]
+    if not rows:
+        return ["Nothing is protected or retained: `pulumi destroy` removes everything."]
+    return ["| Resource | Type | protect | retained on delete |", "| --- | --- | --- | --- |", *rows]
+
+
+def _policy_section(plan: Plan) -> list[str]:
+    mandatory, advisory = plan.mandatory, [f for f in plan.findings if f.level == "advisory"]
+    from mlplatform_policies import ALL_POLICIES
+    lines = [f"{len(ALL_POLICIES)} policies run through the analyzer: {len(mandatory)} mandatory violation(s), "
+             f"{len(advisory)} advisory finding(s)."]
+    for finding in plan.findings:
+        lines.append(f"- **{finding.level}** `{finding.policy}` on `{_name(plan.tree, finding.urn)}`: "
+                     f"{finding.report.strip()}")
+    return lines
+
+
+def _component_costs(plan: Plan) -> list[str]:
+    by_component = plan.cost.by_component()
+    rows = ["| Component | Idle / month | Max / month |", "| --- | ---: | ---: |"]
+
+    def visit(component: Registered, depth: int) -> None:
+        path = plan.tree.path(component)
+        subtree = {p: v for p, v in by_component.items() if p == path or p.startswith(path + "/")}
+        if subtree:
+            idle, top = sum(v[0] for v in subtree.values()), sum(v[1] for v in subtree.values())
+            rows.append(f"| {'↳ ' * depth}{component.name} | {_usd(idle)} | {_usd(top)} |")
+        for child in plan.tree.components(component.urn):
+            visit(child, depth + 1)
+
+    for top_level in plan.tree.components():
+        visit(top_level, 0)
+    rows.append(f"| **total** | **{_usd(plan.cost.idle)}** | **{_usd(plan.cost.max)}** |")
+    return rows
+
+
+def _cost_section(plan: Plan, details: bool) -> list[str]:
+    estimate, prices = plan.cost, cost.PriceTable.load()
+    spot = prices.data["spot"]
+    lines = [f"{estimate.region} list prices (offline/prices.yaml), {prices.hours:g} hours a month; usage "
+             f"assumptions of the `{plan.profile}` profile. Idle: autoscaled groups at their minimum (GPU groups at "
+             f"zero), storage as created. Max: every group at its maximum, storage at its autoscaling ceiling. "
+             f"Spot is estimated at {spot['factor']} x on-demand (range {spot['range'][0]}-{spot['range'][1]}). "
+             "Not included: data transfer out to the internet, API requests, tax, credits and discounts.", "",
+             *_component_costs(plan), "", _capacity_line(plan), ""]
+    if estimate.unpriced:
+        lines.append("**Not priced** (the totals leave these out):")
+        lines += [f"- `{_name(plan.tree, u.urn)}` ({u.type}): {u.reason}" for u in estimate.unpriced]
+    else:
+        lines.append("Every billable resource the stack registers is priced.")
+    if details:
+        lines += ["", "<details><summary>Cost lines</summary>", "",
+                  "| Component | Item | Idle | Max |", "| --- | --- | ---: | ---: |"]
+        lines += [f"| {line.component} | {line.item} | {_usd(line.idle)} | {_usd(line.max)} |"
+                  for line in estimate.lines]
+        lines += ["", "Free: " + ", ".join(f"{n} x `{t}`" for t, n in sorted(estimate.free.items())), "",
+                  "</details>"]
+    return lines
+
+
+def _capacity_line(plan: Plan) -> str:
+    available, nodes = capacity.always_on(plan.resources)
+    addons = capacity.addon_requests(nodes)
+    needed = capacity.KUBEFLOW_RECOMMENDED + addons
+    verdict = "holds" if available.holds(needed) else "does NOT hold"
+    return (f"Always-on capacity: {nodes} CPU nodes at their minimum offer {available} to pods; that {verdict} "
+            f"Kubeflow's recommended {capacity.KUBEFLOW_RECOMMENDED} plus the add-ons' requests ({addons}).")
+
+
+def _deploy_section(plan: Plan) -> list[str]:
+    deploy = plan.deploy
+    lines = [f"Critical path **{_minutes(deploy.critical_seconds)}**; every create one after another would take "
+             f"{_minutes(deploy.total_seconds)}. Typical create times per type from offline/create_times.yaml.", "",
+             "| Step | Type | Seconds | Done at |", "| --- | --- | ---: | ---: |"]
+    elapsed = 0.0
+    for step in deploy.critical_path:
+        if step.seconds == 0:
+            continue
+        elapsed += step.seconds
+        lines.append(f"| `{_name(plan.tree, step.urn)}` | `{step.type}` | {step.seconds:g} | {_minutes(elapsed)} |")
+    if deploy.untimed:
+        lines += ["", "No create time for (counted as 0 s): " + ", ".join(
+            f"{n} x `{t}`" for t, n in sorted(deploy.untimed.items()))]
+    return lines
+
+
+def _reachable(edges: set[tuple[str, str]], start: str, goal: str) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        for a, b in edges:
+            if a == node and b not in seen:
+                if b == goal:
+                    return True
+                seen.add(b)
+                todo.append(b)
+    return False
+
+
+def component_graph(plan: Plan) -> list[str]:
+    """A Mermaid diagram: each top-level component, an arrow from what it waits for, critical path in bold."""
+    tree = plan.tree
+    edges: set[tuple[str, str]] = set()
+    for r in tree.resources:
+        here = tree.top_component(r)
+        for urn in tree.waits_for(r):
+            there = tree.top_component(tree.by_urn[urn])
+            if here and there and here.urn != there.urn:
+                edges.add((there.name, here.name))
+    # Only direct waits: an arrow implied by a longer chain (network -> cluster -> add-ons) is left out.
+    edges = {(a, b) for a, b in edges if not _reachable(edges - {(a, b)}, a, b)}
+    critical = {c.name for c in (tree.top_component(tree.by_urn[s.urn]) for s in plan.deploy.critical_path) if c}
+    ids = {c.name: f"c{i}" for i, c in enumerate(tree.components())}
+    lines = ["Arrows point from what is created first to what waits for it; the critical path is outlined.", "",
+             "```mermaid", "flowchart LR"]
+    lines += [f'  {ids[c.name]}["{c.name}<br/><small>{c.type.rsplit(":", 1)[-1]}</small>"]' for c in tree.components()]
+    lines += [f"  {ids[a]} --> {ids[b]}" for a, b in sorted(edges)]
+    lines += ["  classDef critical stroke:#d33,stroke-width:3px"]
+    if critical:
+        lines += [f"  class {','.join(ids[n] for n in sorted(critical))} critical"]
+    return lines + ["```"]
+
+
+def markdown(plan: Plan, diagram: bool = True) -> str:
+    counts = {"components": sum(1 for r in plan.resources if not r.custom),
+              "providers": sum(1 for r in plan.resources if is_provider(r))}
+    counts["resources"] = len(plan.resources) - counts["components"] - counts["providers"]
+    sections = [
+        f"# Plan: stack `{plan.stack}`", "",
+        f"What `pulumi up` of `{plan.stack}` would create, evaluated offline under Pulumi's mocks "
+        f"(`make plan STACK={plan.stack}`, no account needed). Regenerated by `make generate`.", "",
+        f"## Resources: {len(plan.resources)}", "",
+        f"{counts['resources']} cloud and Kubernetes resources, {counts['components']} components, "
+        f"{counts['providers']} providers.", "",
+        "```", *tree_lines(plan.tree), "```", "",
+        "Protected from deletion (`protect`) or left in the account by `pulumi destroy` (`retain_on_delete`):", "",
+        *_protection_rows(plan.tree), "",
+        "## Policy pack", "", *_policy_section(plan), "",
+        "## Monthly cost", "", *_cost_section(plan, details=diagram), "",
+        "## Cold deploy time", "", *_deploy_section(plan), "",
+    ]
+    if diagram:
+        sections += ["## Components and what they wait for", "", *component_graph(plan), ""]
+    return "\n".join(sections)
+
+
+def as_json(plan: Plan) -> dict[str, Any]:
+    tree, estimate, deploy = plan.tree, plan.cost, plan.deploy
+    components = [c for c in tree.resources if not c.custom]
+    return {
+        "stack": plan.stack,
+        "resources": {
+            "total": len(tree.resources),
+            "components": dict(sorted(
+                (tree.path(c), {"type": c.type, "resources": len(tree.descendants(c.urn)),
+                                "by_type": dict(sorted(tree.counts_by_type(c.urn).items()))})
+                for c in components)),
+            "protected": sorted(tree.path(r) for r in tree.resources if r.protect),
+            "retained_on_delete": sorted(tree.path(r) for r in tree.resources if r.retain_on_delete),
+        },
+        "policies": {level: [{"policy": f.policy, "resource": _name(tree, f.urn), "message": f.report.strip()}
+                             for f in plan.findings if f.level == level] for level in ("mandatory", "advisory")},
+        "cost": {
+            "currency": "USD", "region": estimate.region, "usage_profile": plan.profile,
+            "idle_per_month": round(estimate.idle, 2), "max_per_month": round(estimate.max, 2),
+            "components": {path: {"idle": round(idle, 2), "max": round(top, 2)}
+                           for path, (idle, top) in sorted(estimate.by_component().items())},
+            "lines": [{"component": line.component, "item": line.item, "idle": round(line.idle, 2),
+                       "max": round(line.max, 2), "prices": list(line.prices)} for line in estimate.lines],
+            "not_priced": [{"resource": _name(tree, u.urn), "type": u.type, "reason": u.reason}
+                           for u in estimate.unpriced],
+            "free": dict(sorted(estimate.free.items())),
+        },
+        "capacity": _capacity_json(plan),
+        "deploy_time": {
+            "critical_path_seconds": deploy.critical_seconds,
+            "sequential_seconds": deploy.total_seconds,
+            "critical_path": [{"resource": _name(tree, s.urn), "type": s.type, "seconds": s.seconds}
+                              for s in deploy.critical_path if s.seconds],
+            "untimed": dict(sorted(deploy.untimed.items())),
+        },
+    }
+
+
+def _capacity_json(plan: Plan) -> dict[str, Any]:
+    available, nodes = capacity.always_on(plan.resources)
+
+    def figures(r: capacity.Resources) -> dict[str, int]:
+        return {"cpu_millicores": r.cpu_m, "memory_mib": r.memory_mi}
+
+    return {"always_on_nodes": nodes, "allocatable": figures(available),
+            "addon_requests": figures(capacity.addon_requests(nodes)),
+            "kubeflow_recommended": figures(capacity.KUBEFLOW_RECOMMENDED)}
+
+
+def write(plan: Plan, directory: Path = PLAN_DIR) -> tuple[Path, Path]:
+    directory.mkdir(exist_ok=True)
+    md, js = directory / f"{plan.stack}.md", directory / f"{plan.stack}.json"
+    md.write_text(markdown(plan))
+    js.write_text(json.dumps(as_json(plan), indent=2) + "\n")
+    return md, js
+
+
+def main(argv: list[str], program: Path = ROOT, out: Path = PLAN_DIR) -> int:
+    if len(argv) != 1:
+        print("usage: python -m offline.plan <stack>   (a Pulumi.<stack>.yaml next to __main__.py)", file=sys.stderr)
+        return 2
+    stack = argv[0]
+    if not (program / f"Pulumi.{stack}.yaml").exists():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in program.glob("Pulumi.*.yaml"))
+        print(f"error: no stack file Pulumi.{stack}.yaml; stacks here: {', '.join(known)}", file=sys.stderr)
+        return 2
+    try:
+        plan = build(stack, program=program)
+    except PlanError as failed:
+        print(failed, file=sys.stderr)
+        return 1
+    print(markdown(plan, diagram=False))
+    md, js = write(plan, out)
+    print(f"Written: {os.path.relpath(md)} (with the component diagram and cost lines) and {os.path.relpath(js)}.")
+    if plan.mandatory:
+        print(f"error: {len(plan.mandatory)} mandatory policy violation(s); a real preview would stop here",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

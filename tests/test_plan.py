@@ -1,0 +1,267 @@
+"""`make plan`: the tree, the verdicts, the cost and the deploy time it reports for a stack (offline/plan.py)."""
+
+import json
+import shutil
+
+import pytest
+
+from components.instance_types import CATALOGUE
+from offline import capacity, cost, deploy_time, plan
+from offline.engine import ROOT, evaluate, stack_config
+from offline.tree import is_provider
+
+DEV_IDLE_BUDGET = 350.0  # USD per month: what dev may cost with nothing running on it (issue: cost as a constraint)
+
+
+def _plan(result):
+    return plan.from_result(result, plan.usage_profile(stack_config(result.stack)))
+
+
+@pytest.fixture(scope="module")
+def dev_plan(dev):
+    return _plan(dev)
+
+
+@pytest.fixture(scope="module")
+def prod_plan(prod):
+    return _plan(prod)
+
+
+@pytest.fixture(scope="module")
+def each_plan(each_stack, dev_plan, prod_plan):
+    """The plan of `each_stack` (so a test may use both)."""
+    return {"dev": dev_plan, "prod": prod_plan}[each_stack.stack]
+
+
+def _changed(stack, change):
+    result = evaluate(stack, change)
+    assert result.error is None, result.error
+    return cost.estimate(result.resources, plan.usage_profile(stack_config(stack)))
+
+
+# ---- the committed plans are the plans of the code -------------------------------------------------------
+
+def test_committed_plans_are_current(each_plan):
+    """plan/<stack>.md and .json are what `make plan` writes for the code as it is (run `make generate`)."""
+    stack = each_plan.stack
+    assert (plan.PLAN_DIR / f"{stack}.md").read_text() == plan.markdown(each_plan), "run `make generate`"
+    assert json.loads((plan.PLAN_DIR / f"{stack}.json").read_text()) == \
+        json.loads(json.dumps(plan.as_json(each_plan))), "run `make generate`"
+
+
+# ---- the resource tree -------------------------------------------------------------------------------------
+
+def _ancestors(resource, by_urn):
+    found = []
+    while resource.parent in by_urn:
+        resource = by_urn[resource.parent]
+        found.append(resource.urn)
+    return found
+
+
+def test_tree_counts_match_the_registered_resources(each_stack, each_plan):
+    registered = each_stack.resources
+    by_urn = {r.urn: r for r in registered}
+    reported = plan.as_json(each_plan)["resources"]
+    assert reported["total"] == len(registered)
+    components = [r for r in registered if not r.custom]
+    assert len(reported["components"]) == len(components)
+    for component in components:
+        inside = [r for r in registered if component.urn in _ancestors(r, by_urn)]
+        entry = reported["components"][each_plan.tree.path(component)]
+        assert entry["resources"] == len(inside), component.name
+        direct = [r for r in inside if r.parent == component.urn and r.custom]
+        assert sum(entry["by_type"].values()) == len(direct)
+        for type_, count in entry["by_type"].items():
+            assert count == sum(1 for r in direct if r.type == type_)
+    # and the drawn tree says the same: one line per component with its count
+    drawn = "\n".join(plan.tree_lines(each_plan.tree))
+    for component in components:
+        count = sum(1 for r in registered if component.urn in _ancestors(r, by_urn))
+        assert f"{component.name}  {component.type}  {count}" in drawn
+
+
+def test_protected_and_retained_are_listed(prod_plan, prod, dev_plan):
+    reported = plan.as_json(prod_plan)["resources"]
+    assert sorted(reported["protected"]) == sorted(prod_plan.tree.path(r) for r in prod.resources if r.protect)
+    assert "database/database-mysql" in reported["protected"]
+    assert "artifacts/artifacts-bucket" in reported["retained_on_delete"]
+    assert plan.as_json(dev_plan)["resources"]["protected"] == []
+
+
+# ---- the policy verdicts -----------------------------------------------------------------------------------
+
+def test_a_mandatory_violation_is_reported_with_its_message(capsys):
+    bad = plan.build("dev", lambda c: c["mlplatform:data"]["database"].update(backupRetentionDays=1))
+    assert [(f.policy, f.level) for f in bad.mandatory] == [("rds-backups-kept", "mandatory")]
+    report = plan.markdown(bad)
+    assert "**mandatory** `rds-backups-kept` on `database/database-mysql`: " in report
+    assert "backups are kept 1 days, fewer than 7" in report
+    assert plan.as_json(bad)["policies"]["mandatory"][0]["resource"] == "database/database-mysql"
+
+
+def test_a_config_error_raises_the_preview_message():
+    with pytest.raises(plan.PlanError, match=r"^error: invalid stack configuration:\n.*mlplatform:network"):
+        plan.build("dev", lambda c: c["mlplatform:network"].update(vpcCidr="10.0.0.0/33"))
+
+
+# ---- cost ----------------------------------------------------------------------------------------------------
+
+def test_every_billable_type_the_program_registers_is_priced(each_plan, prod_variant, dev_variant):
+    for result in (prod_variant, dev_variant):
+        estimate = cost.estimate(result.resources, plan.usage_profile(stack_config(result.stack)))
+        assert estimate.unpriced == [], estimate.unpriced
+    assert each_plan.cost.unpriced == []
+    types = {r.type for r in each_plan.resources if r.custom and not is_provider(r)}
+    assert types <= set(cost.PRICED) | set(cost.FREE), types - set(cost.PRICED) - set(cost.FREE)
+
+
+def test_a_type_the_table_does_not_know_is_not_priced_not_free(dev, dev_plan):
+    unknown = next(r for r in dev.resources if r.type == "aws:eks/nodeGroup:NodeGroup")
+    stranger = type(unknown)(**{**unknown.__dict__, "type": "aws:ec2/instance:Instance", "urn": unknown.urn + "-x"})
+    estimate = cost.estimate([*dev.resources, stranger], "dev")
+    assert [(u.type, u.reason) for u in estimate.unpriced] == [("aws:ec2/instance:Instance",
+                                                              "type not in offline/cost.py")]
+    assert "**Not priced**" not in plan.markdown(dev_plan)
+
+
+def test_every_catalogued_instance_type_has_a_price_or_a_reason():
+    prices = cost.PriceTable.load()
+    missing = [name for name in CATALOGUE if name not in prices.ec2 and name not in prices.ec2_not_offered]
+    assert missing == []
+
+
+def test_dev_idle_stays_under_budget(dev_plan):
+    assert dev_plan.cost.idle <= DEV_IDLE_BUDGET, f"dev idles at ${dev_plan.cost.idle:.2f} a month"
+
+
+def test_dev_always_on_capacity_holds_kubeflow_and_the_addons(dev_plan):
+    """Upstream asks 8 vCPU and 16 GiB for the whole Kubeflow install; dev's untainted groups at their minimum
+    offer that to pods on top of the add-ons' requests, after kubelet's reservations."""
+    available, nodes = capacity.always_on(dev_plan.resources)
+    assert nodes == 3
+    assert available == capacity.allocatable("c6a.xlarge").times(3) == capacity.Resources(3 * 3920, 3 * 7199)
+    assert available.holds(capacity.KUBEFLOW_RECOMMENDED + capacity.addon_requests(nodes))
+    assert "that holds Kubeflow's recommended" in plan.markdown(dev_plan)
+
+
+def test_capacity_follows_the_al2023_reservations():
+    assert capacity.allocatable("m6i.2xlarge") == capacity.Resources(8000 - 90, 32768 - 893 - 100)
+    two_nodes = capacity.allocatable("c6a.xlarge").times(2)  # one node fewer no longer holds it
+    assert not two_nodes.holds(capacity.KUBEFLOW_RECOMMENDED + capacity.addon_requests(2))
+
+
+def test_spot_is_priced_below_on_demand_from_the_cheapest_listed_type(dev):
+    [system] = [g for g in dev.of_type("aws:eks/nodeGroup:NodeGroup") if g.name == "cluster-system-ng"]
+    assert system.inputs["capacityType"] == "SPOT"
+    prices = cost.PriceTable.load()
+    line = next(line for line in cost.estimate(dev.resources, "dev").lines if line.item.startswith("cluster-system-ng")
+                and "Spot" in line.item)
+    cheapest = min(prices.ec2[t] for t in system.inputs["instanceTypes"])
+    minimum = system.inputs["scalingConfig"]["minSize"]
+    assert line.idle == pytest.approx(minimum * cheapest * prices.spot_factor * prices.hours)
+
+
+def test_one_more_node_group_costs_more(dev_plan):
+    def another_cpu_group(c):
+        c["mlplatform:nodeGroups"].append({"name": "batch", "instanceTypes": ["m6i.xlarge"], "minSize": 1,
+                                           "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 50})
+
+    bigger = _changed("dev", another_cpu_group)
+    prices = cost.PriceTable.load()
+    one_node = prices.ec2["m6i.xlarge"] * prices.hours + 50 * prices.usd("ebs_gp3_gb_month")
+    assert bigger.idle == pytest.approx(dev_plan.cost.idle + one_node)
+    assert bigger.max == pytest.approx(dev_plan.cost.max + 3 * one_node)
+
+
+def test_a_bigger_database_class_costs_more(dev_plan):
+    bigger = _changed("dev", lambda c: c["mlplatform:data"]["database"].update(instanceClass="db.t4g.medium"))
+    table = cost.PriceTable.load().data["rds_mysql_instance_hour"]
+    step = (table["db.t4g.medium"]["single_az"] - table["db.t4g.small"]["single_az"]) * 730
+    assert bigger.idle == pytest.approx(dev_plan.cost.idle + step)
+
+
+def test_prod_prices_multi_az_and_on_demand(prod_plan):
+    items = [line.item for line in prod_plan.cost.lines]
+    assert any("db.m7g.large Multi-AZ" in i for i in items)
+    assert any("m6i.2xlarge on-demand" in i for i in items)
+    assert prod_plan.cost.idle > 3 * plan.as_json(prod_plan)["cost"]["components"]["session-cache"]["idle"]
+
+
+# ---- deploy time -----------------------------------------------------------------------------------------------
+
+def _longest_chain(resources, times):
+    """An independent longest path: relax every resource's finish time until nothing changes."""
+    tree = plan.ResourceTree(resources)
+    custom = [r for r in resources if r.custom]
+    weight = {r.urn: deploy_time.create_seconds(r, times) or 0.0 for r in custom}
+    finish = dict(weight)
+    changed = True
+    while changed:
+        changed = False
+        for r in custom:
+            best = weight[r.urn] + max((finish[u] for u in tree.waits_for(r) if u in finish), default=0.0)
+            if best > finish[r.urn]:
+                finish[r.urn], changed = best, True
+    return max(finish.values())
+
+
+def test_critical_path_is_a_real_path_and_the_longest(each_stack, each_plan):
+    by_urn = {r.urn: r for r in each_stack.resources}
+    path = each_plan.deploy.critical_path
+    for before, after in zip(path, path[1:], strict=False):
+        waiting = by_urn[after.urn]
+        direct = set(waiting.dependencies) | {waiting.provider.rsplit("::", 1)[0]}
+        for deps in waiting.property_dependencies.values():
+            direct |= set(deps)
+        via_component = any(u in direct for u in _ancestors(by_urn[before.urn], by_urn))
+        assert before.urn in direct or via_component, f"{after.name} does not wait for {before.name}"
+    times = deploy_time.yaml.safe_load(deploy_time.TIMES_FILE.read_text())
+    assert each_plan.deploy.critical_seconds == _longest_chain(each_stack.resources, times)
+    assert each_plan.deploy.critical_seconds < each_plan.deploy.total_seconds
+    assert any(step.type == "aws:eks/cluster:Cluster" for step in path)
+
+
+def test_every_registered_type_has_a_create_time(each_plan):
+    assert each_plan.deploy.untimed == {}
+
+
+def test_the_data_tier_does_not_wait_for_the_control_plane(prod_plan, prod):
+    """RDS and the cache are named from config, not from the EKS resource, so they are created in parallel with
+    the ~9-minute control plane instead of after it."""
+    tree = plan.ResourceTree(prod.resources)
+    eks = prod.one("aws:eks/cluster:Cluster")
+    for type_ in ("aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup"):
+        waited = set()
+        todo = [prod.one(type_).urn]
+        while todo:
+            for urn in tree.waits_for(tree.by_urn[todo.pop()]):
+                if urn not in waited:
+                    waited.add(urn)
+                    todo.append(urn)
+        assert eks.urn not in waited, type_
+
+
+# ---- the command ---------------------------------------------------------------------------------------------
+
+def test_a_config_error_prints_the_preview_message_and_fails(tmp_path, capsys):
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    text = (ROOT / "Pulumi.dev.yaml").read_text().replace("minSize: 3", "minSize: 7", 1)
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    assert plan.main(["dev"], program=tmp_path, out=tmp_path / "plan") == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: invalid stack configuration:")
+    assert "mlplatform:nodeGroups[system]: needs minSize <= desiredSize <= maxSize, got 7 <= 3 <= 6" in err
+    assert not (tmp_path / "plan").exists()
+
+
+def test_the_command_prints_the_report_and_writes_both_files(tmp_path, capsys):
+    assert plan.main(["dev"], out=tmp_path) == 0
+    out, _ = capsys.readouterr()
+    sections = ["## Resources", "## Policy pack", "## Monthly cost", "## Cold deploy time"]
+    assert [out.index(s) for s in sections] == sorted(out.index(s) for s in sections)
+    assert "```mermaid" not in out and "```mermaid" in (tmp_path / "dev.md").read_text()
+    assert json.loads((tmp_path / "dev.json").read_text())["stack"] == "dev"
+    assert plan.main(["staging"], out=tmp_path) == 2
