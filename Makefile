@@ -21,7 +21,7 @@ lint: $(VENV)/installed
 	$(VENV)/bin/mypy components offline tools policies/mlplatform_policies deployments/__main__.py
 
 plan: $(VENV)/installed  ## what STACK creates, its policy verdicts, monthly cost and deploy time; no account needed
-	$(PYTHON) -m offline.plan $(STACK)
+	$(PYTHON) -m offline.plan $(STACK) $(PLAN_ARGS)
 
 generate: $(VENV)/installed  ## rewrite what is derived from the code: config schema, README tables, pack catalogue
 	$(PYTHON) -m tools.generate

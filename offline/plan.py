@@ -11,6 +11,7 @@ configuration error (the message a real preview prints) or a mandatory policy vi
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -323,10 +324,12 @@ def write(plan: Plan, directory: Path = PLAN_DIR) -> tuple[Path, Path]:
 
 
 def main(argv: list[str], program: Path = ROOT, out: Path = PLAN_DIR) -> int:
-    if len(argv) != 1:
-        print("usage: python -m offline.plan <stack>   (a Pulumi.<stack>.yaml next to __main__.py)", file=sys.stderr)
-        return 2
-    stack = argv[0]
+    parser = argparse.ArgumentParser(prog="python -m offline.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("stack", help="a stack with a Pulumi.<stack>.yaml next to __main__.py")
+    parser.add_argument("--summary", type=Path, metavar="FILE",
+                        help="also append the report (or the error) to FILE, e.g. $GITHUB_STEP_SUMMARY")
+    args = parser.parse_args(argv)
+    stack = args.stack
     if not (program / f"Pulumi.{stack}.yaml").exists():
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in program.glob("Pulumi.*.yaml"))
         print(f"error: no stack file Pulumi.{stack}.yaml; stacks here: {', '.join(known)}", file=sys.stderr)
@@ -335,15 +338,24 @@ def main(argv: list[str], program: Path = ROOT, out: Path = PLAN_DIR) -> int:
         plan = build(stack, program=program)
     except PlanError as failed:
         print(failed, file=sys.stderr)
+        _append(args.summary, f"# Plan: stack `{stack}`\n\nThe program fails before it creates anything:\n\n"
+                              f"```\n{failed}\n```\n")
         return 1
     print(markdown(plan, diagram=False))
     md, js = write(plan, out)
     print(f"Written: {os.path.relpath(md)} (with the component diagram and cost lines) and {os.path.relpath(js)}.")
+    _append(args.summary, markdown(plan))
     if plan.mandatory:
         print(f"error: {len(plan.mandatory)} mandatory policy violation(s); a real preview would stop here",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _append(summary: Path | None, text: str) -> None:
+    if summary is not None:
+        with summary.open("a") as file:
+            file.write(text + "\n")
 
 
 if __name__ == "__main__":

@@ -249,19 +249,25 @@ def test_a_config_error_prints_the_preview_message_and_fails(tmp_path, capsys):
         shutil.copy(ROOT / name, tmp_path / name)
     text = (ROOT / "Pulumi.dev.yaml").read_text().replace("minSize: 3", "minSize: 7", 1)
     (tmp_path / "Pulumi.dev.yaml").write_text(text)
-    assert plan.main(["dev"], program=tmp_path, out=tmp_path / "plan") == 1
+    summary = tmp_path / "summary.md"  # what the pull-request workflow shows ($GITHUB_STEP_SUMMARY)
+    assert plan.main(["dev", "--summary", str(summary)], program=tmp_path, out=tmp_path / "plan") == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith("error: invalid stack configuration:")
-    assert "mlplatform:nodeGroups[system]: needs minSize <= desiredSize <= maxSize, got 7 <= 3 <= 6" in err
+    message = "mlplatform:nodeGroups[system]: needs minSize <= desiredSize <= maxSize, got 7 <= 3 <= 6"
+    assert message in err
     assert not (tmp_path / "plan").exists()
+    assert "The program fails before it creates anything" in summary.read_text() and message in summary.read_text()
 
 
 def test_the_command_prints_the_report_and_writes_both_files(tmp_path, capsys):
-    assert plan.main(["dev"], out=tmp_path) == 0
+    summary = tmp_path / "summary.md"
+    assert plan.main(["dev", "--summary", str(summary)], out=tmp_path) == 0
     out, _ = capsys.readouterr()
     sections = ["## Resources", "## Policy pack", "## Monthly cost", "## Cold deploy time"]
     assert [out.index(s) for s in sections] == sorted(out.index(s) for s in sections)
-    assert "```mermaid" not in out and "```mermaid" in (tmp_path / "dev.md").read_text()
+    written = (tmp_path / "dev.md").read_text()
+    assert "```mermaid" not in out and "```mermaid" in written
+    assert summary.read_text() == written + "\n"
     assert json.loads((tmp_path / "dev.json").read_text())["stack"] == "dev"
     assert plan.main(["staging"], out=tmp_path) == 2

@@ -1,0 +1,36 @@
+"""The pull-request workflow (.github/workflows/checks.yml): the README's test command, then every stack's plan."""
+
+import os
+import subprocess
+
+import yaml
+
+from offline.engine import ROOT
+
+WORKFLOW = ROOT / ".github" / "workflows" / "checks.yml"
+
+
+def _steps():
+    return yaml.safe_load(WORKFLOW.read_text())["jobs"]["test"]["steps"]
+
+
+def test_runs_the_readme_test_command_first():
+    runs = [s["run"] for s in _steps() if "run" in s]
+    assert runs[0] == "make test"
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_plans_every_stack_into_the_summary_and_fails_if_any_fails(tmp_path):
+    """Run the step's script with `make` replaced by a recorder that fails for dev, the first stack."""
+    script = _steps()[-1]["run"]
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    calls = tmp_path / "calls"
+    (fake / "make").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$2" != "STACK=dev" ]\n')
+    (fake / "make").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    stacks = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml"))
+    assert calls.read_text().splitlines() == [
+        f"plan STACK={s} PLAN_ARGS=--summary {tmp_path / 'summary'}" for s in stacks]
+    assert done.returncode == 1  # dev failed, and prod was still planned
