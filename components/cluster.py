@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -127,7 +127,7 @@ class Cluster(pulumi.ComponentResource):
         cfg = args.config
 
         # In the order EKS needs them: the control plane, who may reach it, networking add-ons, nodes, DNS.
-        cluster_sg, node_sg = self._security_groups(name, args.network)
+        cluster_sg, node_sg = self._security_groups(name, args.network, cfg.private_access_cidrs)
         eks_cluster, secrets_key = self._control_plane(name, args, cluster_sg)
         cluster_name = eks_cluster.name
         access = self._access_entries(name, cfg, cluster_name)
@@ -280,7 +280,7 @@ class Cluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child))
         return associations
 
-    def _security_groups(self, name: str, net: Network):
+    def _security_groups(self, name: str, net: Network, private_access_cidrs: Sequence[str]):
         child = pulumi.ResourceOptions(parent=self)
         groups = {
             "cluster": aws.ec2.SecurityGroup(
@@ -299,6 +299,12 @@ class Cluster(pulumi.ComponentResource):
                 f"{name}-{rule.key}", security_group_id=groups[rule.target].id,
                 referenced_security_group_id=groups[rule.source].id, ip_protocol=rule.protocol,
                 description=rule.needed_by, opts=pulumi.ResourceOptions(parent=self, aliases=aliases), **ports)
+        # The private endpoint from routed networks (VPN, peering): admins and the deployment agents.
+        for cidr in private_access_cidrs:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{cidr.replace('.', '-').replace('/', '-')}", security_group_id=groups["cluster"].id,
+                cidr_ipv4=cidr, ip_protocol="tcp", from_port=443, to_port=443,
+                description="Kubernetes API from a routed network (cluster.privateAccessCidrs)", opts=child)
         # Nodes pull images, reach AWS APIs and the internet through NAT.
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-node-egress", security_group_id=groups["node"].id, ip_protocol="-1",

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import json
 import runpy
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -238,6 +239,9 @@ COMPUTED_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "aws:s3/bucket:Bucket": lambda n, i: {"arn": f"arn:aws:s3:::{i.get('bucket', n)}"},
     "aws:secretsmanager/secret:Secret": lambda n, i: {
         "arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{i.get('name', n)}-AbCdEf"},
+    "aws:iam/policy:Policy": lambda n, i: {"arn": f"arn:aws:iam::{ACCOUNT}:policy/{i.get('name', n)}"},
+    "pulumiservice:index:AgentPool": lambda n, i: {"agentPoolId": f"{n}-pool-id", "tokenValue": {
+        rpc._special_sig_key: rpc._special_secret_sig, "value": f"mock-{n}-token"}},
 }
 
 
@@ -266,6 +270,8 @@ class PlatformMocks(Mocks):
             addon = args.args["addonName"]
             return {"id": addon, "addonName": addon, "kubernetesVersion": args.args["kubernetesVersion"],
                     "version": DEFAULT_ADDON_VERSIONS[addon]}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
                     "userId": "AROAEXAMPLE"}
@@ -289,6 +295,9 @@ def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
         change(config)
     as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
+    # The language host runs a program from its directory, so the program imports its own modules.
+    if str(program) not in sys.path:
+        sys.path.insert(0, str(program))
     mocks = PlatformMocks(preview)
     disabled = config.get("pulumi:disable-default-providers") or []
     monitor = RecordingMonitor(mocks, disabled if isinstance(disabled, list) else json.loads(disabled))

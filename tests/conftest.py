@@ -8,6 +8,7 @@ import pytest
 
 from offline.engine import StackResult, evaluate
 
+VPN_CIDR = "10.100.0.0/24"
 PINNED_ADDONS = {"coredns": "v1.12.9-eksbuild.7", "aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}
 EVERYDAY_DATABASE = {"instanceClass": "db.r7g.xlarge", "allocatedStorageGiB": 200, "maxAllocatedStorageGiB": 1000,
                      "backupRetentionDays": 30}
@@ -38,7 +39,8 @@ def each_stack(request, dev, prod) -> StackResult:
 def _dev_changes(c):
     c["mlplatform:addons"] = {"externalDns": False, "certManager": False, "efs": False}  # optional add-ons off
     c["mlplatform:nodeGroups"] = c["mlplatform:nodeGroups"][:1]                         # no GPU group
-    c["mlplatform:cluster"]["publicAccessCidrs"] = []                                    # private endpoint only
+    c["mlplatform:cluster"]["publicAccessCidrs"] = []                                    # private endpoint only,
+    c["mlplatform:cluster"]["privateAccessCidrs"] = [VPN_CIDR]                            # reached over a VPN
     c["mlplatform:cluster"]["addonVersions"] = PINNED_ADDONS
     c["mlplatform:data"]["database"]["requireTls"] = True
     for key in ("natGateways", "flowLogs"):                                               # the environment decides
@@ -47,7 +49,8 @@ def _dev_changes(c):
 
 @pytest.fixture(scope="session")
 def dev_variant() -> StackResult:
-    """dev with: optional add-ons off, no GPU group, a private-only endpoint, two add-ons pinned, TLS required
+    """dev with: optional add-ons off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons
+    pinned, TLS required
     by the database, and NAT / flow-log settings left to the environment's defaults."""
     return _evaluated("dev", _dev_changes)
 

@@ -9,7 +9,7 @@ from components.cluster import CLUSTER_ADMIN_POLICY, SECURITY_GROUP_RULES, kubec
 from components.config import PROJECT
 from components.iam import EKS_CLUSTER_POLICY, KMS_ADMIN_ACTIONS, NODE_MANAGED_POLICIES, VPC_CNI_POLICY
 from offline.engine import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, DEFAULT_ADDON_VERSIONS, stack_config
-from tests.conftest import PINNED_ADDONS
+from tests.conftest import PINNED_ADDONS, VPN_CIDR
 
 EKS = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
@@ -65,6 +65,16 @@ def test_empty_cidr_list_means_private_only_endpoint(dev_variant):
     vpc = dev_variant.one(EKS).inputs["vpcConfig"]
     assert vpc["endpointPublicAccess"] is False and vpc["endpointPrivateAccess"] is True
     assert "publicAccessCidrs" not in vpc  # EKS would otherwise default to 0.0.0.0/0
+
+
+def test_routed_networks_reach_the_private_endpoint_on_443_only(dev_variant, each_stack):
+    """cluster.privateAccessCidrs (a VPN, or where the deployment agents run): HTTPS to the control plane's
+    group, and nothing to the nodes."""
+    cluster_sg = dev_variant.ids_of(_sgs(dev_variant)[0])
+    [rule] = [r.inputs for r in dev_variant.of_type(INGRESS) if "cidrIpv4" in r.inputs]
+    assert (rule["securityGroupId"], rule["cidrIpv4"], rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == \
+        (cluster_sg, VPN_CIDR, "tcp", 443, 443)
+    assert not [r for r in each_stack.of_type(INGRESS) if "cidrIpv4" in r.inputs]
 
 
 def test_control_plane_logs_into_an_encrypted_retained_group(each_stack):
@@ -129,7 +139,7 @@ def _sgs(result):
 
 def test_security_group_rules_are_exactly_the_table(each_stack):
     groups = dict(zip(("cluster", "node"), (each_stack.ids_of(g) for g in _sgs(each_stack)), strict=True))
-    registered = {(r.inputs["securityGroupId"], r.inputs["referencedSecurityGroupId"], r.inputs["ipProtocol"],
+    registered = {(r.inputs["securityGroupId"], r.inputs.get("referencedSecurityGroupId"), r.inputs["ipProtocol"],
                    r.inputs.get("fromPort"), r.inputs.get("toPort"))
                   for r in each_stack.of_type(INGRESS) if r.inputs["securityGroupId"] in groups.values()}
     expected = {(groups[r.target], groups[r.source], r.protocol,

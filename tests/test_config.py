@@ -74,6 +74,8 @@ CASES = [
      "never 0.0.0.0/0, which opens the API to everyone"),
     ("bad-endpoint-cidr", "dev", _cluster("publicAccessCidrs", ["office"]), "cluster.publicAccessCidrs",
      "is not an IPv4 CIDR such as 203.0.113.0/24"),
+    ("public-private-cidr", "dev", _cluster("privateAccessCidrs", ["203.0.113.0/24"]), "cluster.privateAccessCidrs",
+     "is not a private (RFC 1918) IPv4 network such as 10.100.0.0/24"),
     ("no-admins", "dev", _cluster("adminRoleArns", []), "cluster.adminRoleArns", "is required"),
     ("admin-not-role", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:user/bob"]),
      "cluster.adminRoleArns", "not an IAM role ARN"),

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from offline.engine import ROOT, evaluate, stack_config
+from offline.engine import ACCOUNT, ROOT, evaluate, stack_config
+from offline.iam_eval import decide
 
 PROGRAM = ROOT / "deployments"
 NS = "mlplatform-deployments"
@@ -91,3 +92,112 @@ def test_deploy_role_policies_are_named_after_the_policy(bootstrap):
     assert sorted(a.name for a in attachments) == sorted(f"deploy-{s}-AdministratorAccess" for s in _config()[
         f"{NS}:stacks"])
     assert all(a.alias_names == [a.name.replace("-AdministratorAccess", "-0")] for a in attachments)
+
+
+# ---- a private cluster: the agent pool ----------------------------------------------------------------------
+
+def test_stacks_with_a_restricted_endpoint_deploy_from_the_agent_pool(bootstrap):
+    """Hosted runners have no fixed egress address, so a stack whose API endpoint is private or limited to
+    known ranges must run on the customer-managed pool; the others may keep the hosted runners."""
+    pool = bootstrap.one("pulumiservice:index:AgentPool")
+    assert pool.inputs["organizationName"] == _config()[f"{NS}:organization"]
+    settings = {s.inputs["stack"]: s.inputs for s in bootstrap.of_type("pulumiservice:index:DeploymentSettings")}
+    for stack, inputs in settings.items():
+        cluster = stack_config(stack)["mlplatform:cluster"]
+        restricted = "0.0.0.0/0" not in cluster.get("publicAccessCidrs", [])
+        assert (inputs.get("agentPoolId") == f"{pool.name}-pool-id") is restricted, stack
+    assert bootstrap.secret_exports >= {"agent_pool_token"}  # what an agent joins the pool with
+
+
+def test_without_agent_pool_stacks_there_is_no_pool():
+    result = evaluate("bootstrap", lambda c: c.__setitem__(f"{NS}:agentPoolStacks", []), program=PROGRAM)
+    assert result.error is None
+    assert result.of_type("pulumiservice:index:AgentPool") == []
+    assert all("agentPoolId" not in s.inputs for s in result.of_type("pulumiservice:index:DeploymentSettings"))
+
+
+# ---- drift -------------------------------------------------------------------------------------------------
+
+def test_prod_is_checked_for_drift_nightly_without_remediation(bootstrap):
+    [schedule] = bootstrap.of_type("pulumiservice:index:DriftSchedule")
+    assert schedule.inputs["stack"] == "prod" and schedule.inputs["project"] == "mlplatform"
+    assert schedule.inputs["autoRemediate"] is False
+    minute, hour, day, month, weekday = schedule.inputs["scheduleCron"].split()
+    assert (day, month, weekday) == ("*", "*", "*") and minute.isdigit() and hour.isdigit()  # once a day
+    prod_settings = bootstrap.one("pulumiservice:index:DeploymentSettings", "prod-deployments")
+    assert prod_settings.urn in schedule.dependencies  # drift runs need the stack's deployment settings
+    assert bootstrap.of_type("pulumiservice:index:Webhook") == []  # no URL configured: the Drift tab only
+
+
+def test_drift_can_notify_a_webhook():
+    def notify(c):
+        c[f"{NS}:driftWebhookUrl"] = "https://hooks.slack.com/services/T000/B000/XXXX"
+
+    result = evaluate("bootstrap", notify, program=PROGRAM)
+    [hook] = result.of_type("pulumiservice:index:Webhook")
+    assert hook.inputs["stackName"] == "prod" and hook.inputs["format"] == "slack"
+    assert sorted(hook.inputs["filters"]) == ["drift_detected", "drift_detection_failed"]
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("agentPoolStacks", ["staging"], "agentPoolStacks names staging, not in stacks"),
+    ("driftStacks", ["qa"], "driftStacks names qa, not in stacks"),
+    ("driftSchedule", "nightly", "driftSchedule must be a cron expression of five fields"),
+])
+def test_bad_settings_fail_before_anything_is_created(key, value, words):
+    result = evaluate("bootstrap", lambda c: c.__setitem__(f"{NS}:{key}", value), program=PROGRAM)
+    assert words in str(result.error)
+    assert result.resources == []
+
+
+# ---- the deploy roles' permissions boundary ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def boundary(bootstrap):
+    policy = bootstrap.one("aws:iam/policy:Policy", "deploy-boundary")
+    for role in bootstrap.of_type("aws:iam/role:Role"):
+        assert role.inputs["permissionsBoundary"] == f"arn:aws:iam::{ACCOUNT}:policy/{policy.inputs['name']}"
+    return json.loads(policy.inputs["policy"])
+
+
+OURS = {"aws:ResourceTag/project": "mlplatform"}
+THEIRS = {"aws:ResourceTag/project": "payments"}
+
+
+@pytest.mark.parametrize("action,resource,context,expected", [
+    # what the platform program does
+    ("eks:CreateCluster", "*", {}, "Allow"),
+    ("iam:CreateRole", "*", {}, "Allow"),
+    ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/cluster-eks-role", OURS, "Allow"),
+    ("rds:DeleteDBInstance", "*", OURS, "Allow"),
+    ("ec2:TerminateInstances", "*", {}, "Allow"),
+    # never: IAM users and their keys, Organizations, the account
+    ("iam:CreateUser", "*", {}, "Deny"),
+    ("iam:CreateAccessKey", "*", {}, "Deny"),
+    ("iam:AttachUserPolicy", "*", {}, "Deny"),
+    ("organizations:LeaveOrganization", "*", {}, "Deny"),
+    ("account:CloseAccount", "*", {}, "Deny"),
+    # never: lift the boundary or hand out administrator policies
+    ("iam:DeleteRolePermissionsBoundary", f"arn:aws:iam::{ACCOUNT}:role/mlplatform-deploy-prod", {}, "Deny"),
+    ("iam:AttachRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/mlplatform-deploy-dev", {}, "Deny"),
+    ("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/mlplatform-deploy-boundary", {}, "Deny"),
+    ("iam:AttachRolePolicy", "*", {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}, "Deny"),
+    ("iam:AttachRolePolicy", "*", {"iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"}, "Allow"),
+    # never: change what another project owns
+    ("ec2:TerminateInstances", "*", THEIRS, "Deny"),
+    ("rds:DeleteDBInstance", "*", THEIRS, "Deny"),
+    ("secretsmanager:GetSecretValue", "*", THEIRS, "Deny"),
+    ("iam:PutRolePolicy", "*", THEIRS, "Deny"),
+    # and nothing outside the platform's services
+    ("route53:ChangeResourceRecordSets", "*", {}, "ImplicitDeny"),
+    ("sts:AssumeRole", "*", {}, "ImplicitDeny"),
+    ("lambda:CreateFunction", "*", {}, "ImplicitDeny"),
+])
+def test_the_boundary_caps_what_a_deployment_can_do(boundary, action, resource, context, expected):
+    assert decide(boundary, action, resource, context) == expected
+
+
+def test_the_boundary_allows_no_bare_wildcard_action(boundary):
+    for statement in boundary["Statement"]:
+        if statement["Effect"] == "Allow":
+            assert "*" not in statement["Action"] and all(":" in a for a in statement["Action"])

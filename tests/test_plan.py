@@ -100,6 +100,17 @@ def test_a_mandatory_violation_is_reported_with_its_message(capsys):
     assert plan.as_json(bad)["policies"]["mandatory"][0]["resource"] == "database/database-mysql"
 
 
+def test_a_mandatory_violation_fails_the_command(tmp_path, capsys):
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "Pulumi.dev.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text().replace(
+        "backupRetentionDays: 7", "backupRetentionDays: 1"))
+    assert plan.main(["dev"], program=tmp_path, out=tmp_path) == 1
+    out, err = capsys.readouterr()
+    assert "**mandatory** `rds-backups-kept`" in out  # the report is still printed and written
+    assert "1 mandatory policy violation(s)" in err and (tmp_path / "dev.md").exists()
+
+
 def test_a_config_error_raises_the_preview_message():
     with pytest.raises(plan.PlanError, match=r"^error: invalid stack configuration:\n.*mlplatform:network"):
         plan.build("dev", lambda c: c["mlplatform:network"].update(vpcCidr="10.0.0.0/33"))
@@ -220,6 +231,14 @@ def test_critical_path_is_a_real_path_and_the_longest(each_stack, each_plan):
     assert each_plan.deploy.critical_seconds == _longest_chain(each_stack.resources, times)
     assert each_plan.deploy.critical_seconds < each_plan.deploy.total_seconds
     assert any(step.type == "aws:eks/cluster:Cluster" for step in path)
+
+
+def test_kubernetes_resources_wait_for_the_cluster_through_their_provider(dev_plan, dev):
+    tree = dev_plan.tree
+    namespace = dev.one("kubernetes:core/v1:Namespace")
+    provider = dev.one("pulumi:providers:kubernetes")
+    assert provider.urn in tree.waits_for(namespace)
+    assert dev.one("aws:eks/cluster:Cluster").urn in tree.waits_for(provider)
 
 
 def test_every_registered_type_has_a_create_time(each_plan):

@@ -19,6 +19,7 @@ GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA"
 ROLE_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$"
 ROLE_ARN_HINT = "an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
 CIDR_PATTERN = r"^(\d{1,3}\.){3}\d{1,3}/([1-9]|[12]\d|3[0-2])$"  # /0 is never allowed: it opens the API to all
+PRIVATE_CIDR_PATTERN = r"^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3}/([89]|[12]\d|3[0-2])$"
 ADDON_VERSION_PATTERN = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
 # Also the prefix of S3 bucket and Secrets Manager names, so lowercase and short.
@@ -57,6 +58,10 @@ class ClusterConfig(ConfigModel):
     public_access_cidrs: tuple[Annotated[str, Field(pattern=CIDR_PATTERN, json_schema_extra={
         "hint": "an IPv4 CIDR such as 203.0.113.0/24 (never 0.0.0.0/0, which opens the API to everyone)"})], ...] = \
         Field((), description="who may reach the public API endpoint (office/VPN/CI egress); empty: private only")
+    private_access_cidrs: tuple[Annotated[str, Field(pattern=PRIVATE_CIDR_PATTERN, json_schema_extra={
+        "hint": "a private (RFC 1918) IPv4 network such as 10.100.0.0/24"})], ...] = Field(
+        (), description="networks routed to the VPC (VPN, peering, Transit Gateway) that may reach the private API "
+                        "endpoint: where admins and the deployment agents run (README \"Review and delivery\")")
     admin_role_arns: tuple[RoleArn, ...] = Field(
         min_length=1, json_schema_extra={"uniqueItems": True},
         description="IAM roles given cluster-admin through access entries (whoever runs `pulumi up` by hand "
