@@ -288,9 +288,17 @@ def plan_summary() -> str:
     return "\n".join(lines)
 
 
+def dev_plan_excerpt() -> str:
+    """The cost and deploy-time sections of plan/dev.md, as `make plan STACK=dev` prints them."""
+    text = (PLAN_DIR / "dev.md").read_text()
+    cost = text[text.index("| Component | Idle / month"):text.index("\n\n", text.index("| **total**"))]
+    deploy = text[text.index("## Cold deploy time"):text.index("\n## ", text.index("## Cold deploy time") + 3)]
+    return cost + "\n\n" + deploy.replace("## Cold deploy time\n\n", "").strip()
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "config": config_table, "environments": environments_table, "policies": policies,
-    "security-groups": security_groups, "plan-summary": plan_summary,
+    "security-groups": security_groups, "plan-summary": plan_summary, "dev-plan-excerpt": dev_plan_excerpt,
 }
 
 
