@@ -91,24 +91,19 @@ def test_protected_and_retained_are_listed(prod_plan, prod, dev_plan):
 
 # ---- the policy verdicts -----------------------------------------------------------------------------------
 
-def test_a_mandatory_violation_is_reported_with_its_message(capsys):
-    bad = plan.build("dev", lambda c: c["mlplatform:data"]["database"].update(backupRetentionDays=1))
-    assert [(f.policy, f.level) for f in bad.mandatory] == [("rds-backups-kept", "mandatory")]
-    report = plan.markdown(bad)
-    assert "**mandatory** `rds-backups-kept` on `database/database-mysql`: " in report
-    assert "backups are kept 1 days, fewer than 7" in report
-    assert plan.as_json(bad)["policies"]["mandatory"][0]["resource"] == "database/database-mysql"
-
-
-def test_a_mandatory_violation_fails_the_command(tmp_path, capsys):
+def test_a_mandatory_violation_is_reported_and_fails_the_command(tmp_path, capsys):
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
     (tmp_path / "Pulumi.dev.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text().replace(
         "backupRetentionDays: 7", "backupRetentionDays: 1"))
     assert plan.main(["dev"], program=tmp_path, out=tmp_path) == 1
     out, err = capsys.readouterr()
-    assert "**mandatory** `rds-backups-kept`" in out  # the report is still printed and written
-    assert "1 mandatory policy violation(s)" in err and (tmp_path / "dev.md").exists()
+    # the report is still printed and written, with the pack's own words
+    assert "**mandatory** `rds-backups-kept` on `database/database-mysql`: " in out
+    assert "backups are kept 1 days, fewer than 7" in out
+    assert "1 mandatory policy violation(s)" in err
+    [violation] = json.loads((tmp_path / "dev.json").read_text())["policies"]["mandatory"]
+    assert (violation["policy"], violation["resource"]) == ("rds-backups-kept", "database/database-mysql")
 
 
 def test_a_config_error_raises_the_preview_message():
@@ -173,23 +168,21 @@ def test_spot_is_priced_below_on_demand_from_the_cheapest_listed_type(dev):
     assert line.idle == pytest.approx(minimum * cheapest * prices.spot_factor * prices.hours)
 
 
-def test_one_more_node_group_costs_more(dev_plan):
-    def another_cpu_group(c):
+def test_one_more_node_group_and_a_bigger_database_cost_exactly_their_price_more(dev_plan):
+    def grow(c):
         c["mlplatform:nodeGroups"].append({"name": "batch", "instanceTypes": ["m6i.xlarge"], "minSize": 1,
                                            "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 50})
+        c["mlplatform:data"]["database"].update(instanceClass="db.t4g.medium")
 
-    bigger = _changed("dev", another_cpu_group)
+    bigger = _changed("dev", grow)
     prices = cost.PriceTable.load()
     one_node = prices.ec2["m6i.xlarge"] * prices.hours + 50 * prices.usd("ebs_gp3_gb_month")
-    assert bigger.idle == pytest.approx(dev_plan.cost.idle + one_node)
-    assert bigger.max == pytest.approx(dev_plan.cost.max + 3 * one_node)
-
-
-def test_a_bigger_database_class_costs_more(dev_plan):
-    bigger = _changed("dev", lambda c: c["mlplatform:data"]["database"].update(instanceClass="db.t4g.medium"))
-    table = cost.PriceTable.load().data["rds_mysql_instance_hour"]
-    step = (table["db.t4g.medium"]["single_az"] - table["db.t4g.small"]["single_az"]) * 730
-    assert bigger.idle == pytest.approx(dev_plan.cost.idle + step)
+    table = prices.data["rds_mysql_instance_hour"]
+    database_step = (table["db.t4g.medium"]["single_az"] - table["db.t4g.small"]["single_az"]) * prices.hours
+    assert bigger.idle == pytest.approx(dev_plan.cost.idle + one_node + database_step)
+    assert bigger.max == pytest.approx(dev_plan.cost.max + 3 * one_node + database_step)
+    lines = {line.item for line in bigger.lines}
+    assert "cluster-batch-ng: 1-3 x m6i.xlarge on-demand" in lines and any("db.t4g.medium" in i for i in lines)
 
 
 def test_prod_prices_multi_az_and_on_demand(prod_plan):
@@ -279,7 +272,8 @@ def test_a_config_error_prints_the_preview_message_and_fails(tmp_path, capsys):
     assert "The program fails before it creates anything" in summary.read_text() and message in summary.read_text()
 
 
-def test_the_command_prints_the_report_and_writes_both_files(tmp_path, capsys):
+def test_the_command_prints_the_report_and_writes_both_files(tmp_path, capsys, monkeypatch, dev_plan):
+    monkeypatch.setattr(plan, "build", lambda stack, program: dev_plan)  # evaluated once, by the fixture
     summary = tmp_path / "summary.md"
     assert plan.main(["dev", "--summary", str(summary)], out=tmp_path) == 0
     out, _ = capsys.readouterr()
