@@ -6,19 +6,19 @@ config -> network -> cluster (node groups, core add-ons) -> cluster add-ons -> d
 import pulumi
 import pulumi_aws as aws
 
-from components.artifact_store import ArtifactStore, ArtifactStoreArgs
-from components.cert_manager import CertManager, CertManagerArgs
-from components.cluster import Cluster, ClusterArgs
-from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.addons.cert_manager import CertManager, CertManagerArgs
+from components.addons.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.addons.external_dns import ExternalDns, ExternalDnsArgs
+from components.addons.external_secrets import ExternalSecrets, ExternalSecretsArgs
+from components.addons.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.addons.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from components.addons.storage import Storage, StorageArgs
+from components.cluster.cluster import Cluster, ClusterArgs
 from components.config import PROJECT, load
-from components.database import Database, DatabaseArgs
-from components.external_dns import ExternalDns, ExternalDnsArgs
-from components.external_secrets import ExternalSecrets, ExternalSecretsArgs
-from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.data.artifact_store import ArtifactStore, ArtifactStoreArgs
+from components.data.database import Database, DatabaseArgs
+from components.data.session_cache import SessionCache, SessionCacheArgs
 from components.network import Network, NetworkArgs
-from components.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
-from components.session_cache import SessionCache, SessionCacheArgs
-from components.storage import Storage, StorageArgs
 
 cfg = load()  # validates everything before any resource exists
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from components import versions
-from components.cluster import CONTROL_PLANE_TO_NODE_PORTS
+from components.cluster.cluster import CONTROL_PLANE_TO_NODE_PORTS
 from components.config import PROJECT, ConfigError
 from offline.engine import evaluate, stack_config
 from tests.conftest import PINNED_ADDONS
@@ -232,7 +232,7 @@ def test_device_plugin_runs_only_on_gpu_nodes(each_stack):
 
 
 def test_webhook_ports_are_open_from_the_control_plane():
-    from components import cert_manager, external_secrets, load_balancer_controller
+    from components.addons import cert_manager, external_secrets, load_balancer_controller
 
     for module in (cert_manager, external_secrets, load_balancer_controller):
         assert module.WEBHOOK_PORT in CONTROL_PLANE_TO_NODE_PORTS

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from components.cluster import CLUSTER_ADMIN_POLICY, SECURITY_GROUP_RULES, kubeconfig
+from components.cluster.cluster import CLUSTER_ADMIN_POLICY, SECURITY_GROUP_RULES, kubeconfig
 from components.config import PROJECT
 from components.iam import EKS_CLUSTER_POLICY, KMS_ADMIN_ACTIONS, NODE_MANAGED_POLICIES, VPC_CNI_POLICY
 from offline.engine import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, DEFAULT_ADDON_VERSIONS, stack_config

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from components import database as db
+from components.addons.external_secrets import cluster_secret_arns
 from components.config import PROJECT
-from components.external_secrets import cluster_secret_arns
+from components.data import database as db
 from offline.engine import ACCOUNT, evaluate, rds_master_secret_arn, secret_value, stack_config
 from tests.conftest import EVERYDAY_DATABASE
 from tests.test_config import schema_rejects

@@ -12,7 +12,7 @@ def test_generated_files_are_current():
 def test_every_policy_rule_and_key_has_a_row():
     from mlplatform_policies import ALL_POLICIES
 
-    from components.cluster import SECURITY_GROUP_RULES
+    from components.cluster.cluster import SECURITY_GROUP_RULES
     from components.config import NetworkConfig
 
     assert all(f"`{p.name}`" in generate.policies() for p in ALL_POLICIES)

@@ -2,8 +2,8 @@
 
 import pytest
 
+from components.cluster.node_group import autoscaler_template_tags
 from components.config import PROJECT, NodeGroupConfig
-from components.node_group import autoscaler_template_tags
 from offline.engine import stack_config
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

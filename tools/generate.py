@@ -234,7 +234,7 @@ def policies() -> str:
 
 
 def security_groups() -> str:
-    from components.cluster import SECURITY_GROUP_RULES
+    from components.cluster.cluster import SECURITY_GROUP_RULES
 
     def ports(rule: Any) -> str:
         if rule.protocol == "-1":

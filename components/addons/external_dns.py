@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import iam
-from components.cluster import Cluster
+from components.cluster.cluster import Cluster
 from components.config import DnsConfig
 from components.helm import helm_release
 from components.options import dependencies

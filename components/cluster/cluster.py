@@ -11,11 +11,11 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import iam
+from components.cluster.eks_addon import eks_addon
+from components.cluster.node_group import NodeGroup, NodeGroupArgs
 from components.config import ClusterConfig, NodeGroupConfig, role_name
-from components.eks_addon import eks_addon
 from components.kms import account_id, customer_key
 from components.network import Network
-from components.node_group import NodeGroup, NodeGroupArgs
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")

@@ -9,12 +9,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import iam
-from components.cluster import Cluster
+from components.addons.secret_store import secret_name_prefix
+from components.cluster.cluster import Cluster
 from components.helm import helm_release
 from components.kms import account_id, customer_key
 from components.options import dependencies
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
-from components.secret_store import secret_name_prefix
 from components.versions import EXTERNAL_SECRETS
 
 NAMESPACE = "external-secrets"

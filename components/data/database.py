@@ -14,12 +14,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import iam
-from components.cluster import Cluster
+from components.addons.external_secrets import ExternalSecrets
+from components.addons.secret_store import stored_secret
+from components.cluster.cluster import Cluster
 from components.config import DatabaseConfig
-from components.external_secrets import ExternalSecrets
 from components.kms import account_id, customer_key
 from components.network import Network, nodes_only_security_group
-from components.secret_store import stored_secret
 from components.versions import MYSQL_CLIENT_IMAGE, MYSQL_ENGINE_VERSION, MYSQL_PARAMETER_GROUP_FAMILY
 
 PORT = 3306

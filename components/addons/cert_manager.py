@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import iam
-from components.cluster import Cluster
+from components.cluster.cluster import Cluster
 from components.config import DnsConfig
 from components.helm import helm_release
 from components.options import dependencies

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import iam
-from components.cluster import Cluster
+from components.cluster.cluster import Cluster
 from components.helm import helm_release
 from components.options import dependencies
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs

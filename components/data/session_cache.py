@@ -13,12 +13,12 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components import iam
-from components.cluster import Cluster
+from components.addons.external_secrets import ExternalSecrets
+from components.addons.secret_store import stored_secret
+from components.cluster.cluster import Cluster
 from components.config import CacheConfig
-from components.external_secrets import ExternalSecrets
 from components.kms import account_id, customer_key
 from components.network import Network, nodes_only_security_group
-from components.secret_store import stored_secret
 from components.versions import VALKEY_ENGINE_VERSION
 
 PORT = 6379

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.cluster import Cluster
+from components.cluster.cluster import Cluster
+from components.cluster.node_group import GPU_PRESENT_LABEL, GPU_TAINT_KEY
 from components.helm import helm_release
-from components.node_group import GPU_PRESENT_LABEL, GPU_TAINT_KEY
 from components.options import dependencies
 from components.versions import NVIDIA_DEVICE_PLUGIN
 

@@ -9,8 +9,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import iam
-from components.cluster import Cluster
-from components.eks_addon import eks_addon
+from components.cluster.cluster import Cluster
+from components.cluster.eks_addon import eks_addon
 from components.kms import account_id, customer_key
 from components.network import Network, nodes_only_security_group
 from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs

@@ -1,0 +1,1 @@
+"""Cluster add-ons: one controller per module, each on its own Pod Identity role."""
