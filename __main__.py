@@ -1,6 +1,7 @@
 """The ML platform on AWS, one stack per environment.
 
-config -> network -> cluster (node groups, core add-ons) -> cluster add-ons -> data services -> exports.
+config -> network -> cluster (node groups, core add-ons) -> cluster add-ons -> data services -> mesh (Istio,
+front door, login) -> Kubeflow -> exports.
 """
 
 import pulumi
@@ -18,6 +19,10 @@ from components.config import PROJECT, load
 from components.data.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.data.database import Database, DatabaseArgs
 from components.data.session_cache import SessionCache, SessionCacheArgs
+from components.kubeflow.platform import KubeflowPlatform, KubeflowPlatformArgs
+from components.mesh.auth import Auth, AuthArgs
+from components.mesh.front_door import FrontDoor, FrontDoorArgs
+from components.mesh.istio import Istio, IstioArgs
 from components.network import Network, NetworkArgs
 
 cfg = load()  # validates everything before any resource exists
@@ -65,13 +70,9 @@ secrets = ExternalSecrets("external-secrets", ExternalSecretsArgs(cluster=cluste
                           opts=after_load_balancers)
 if any(group.gpu for group in cfg.node_groups):
     NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(cluster=cluster), opts=after_load_balancers)
-if addons.external_dns:
-    ExternalDns("external-dns", ExternalDnsArgs(cluster=cluster, dns=addons.dns, region=cfg.region,
-                                                upsert_only=cfg.production), opts=after_load_balancers)
-if addons.cert_manager:
-    CertManager("cert-manager", CertManagerArgs(cluster=cluster, dns=addons.dns, acme_email=addons.acme_email,
-                                                region=cfg.region, production_issuer=cfg.production),
-                opts=after_load_balancers)
+certificates = CertManager("cert-manager", CertManagerArgs(
+    cluster=cluster, dns=addons.dns, acme_email=addons.acme_email, region=cfg.region,
+    production_issuer=cfg.production), opts=after_load_balancers)
 
 # Data services: state that must outlive any node, or the cluster itself.
 artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(
@@ -83,6 +84,23 @@ database = Database("database", DatabaseArgs(
 sessions = SessionCache("session-cache", SessionCacheArgs(
     name_prefix=cfg.cluster.name, cluster=cluster, network=network, config=cfg.data.cache, secrets=secrets,
     region=cfg.region, protect_data=cfg.production), opts=on_aws)
+
+# The mesh: Istio from its charts, the HTTPS front door, Kubeflow's login.
+istio = Istio("istio", IstioArgs(cluster=cluster), opts=after_load_balancers)
+# external-dns publishes the front door's record; it watches Istio gateways too, so it starts once their
+# CRDs exist (it exits when a source's CRDs are missing).
+ExternalDns("external-dns", ExternalDnsArgs(cluster=cluster, dns=addons.dns, region=cfg.region,
+                                            upsert_only=cfg.production, istio_crds=istio.crds),
+            opts=after_load_balancers)
+front_door = FrontDoor("front-door", FrontDoorArgs(
+    cluster=cluster, istio=istio, hostname=cfg.mesh.hostname or "", load_balancer_scheme=cfg.mesh.load_balancer_scheme,
+    load_balancer_controller=load_balancers.release, certificate_issuer=certificates.issuer,
+    cluster_issuer_name=certificates.cluster_issuer), opts=on_cluster)
+auth = Auth("auth", AuthArgs(cluster=cluster, istio=istio, config=cfg.mesh, secrets=secrets,
+                             session_cache_secret=sessions.secret_name), opts=on_cluster)
+
+# Kubeflow.
+platform = KubeflowPlatform("kubeflow", KubeflowPlatformArgs(istio=istio), opts=on_cluster)
 
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
@@ -97,6 +115,9 @@ pulumi.export("artifact_bucket", artifacts.bucket_name)
 pulumi.export("database_endpoint", database.address)
 pulumi.export("database_port", database.port)
 pulumi.export("session_cache_endpoint", sessions.address)
+pulumi.export("kubeflow_url", front_door.url)
+# The first admin's login (pulumi stack output kubeflow_admin --show-secrets).
+pulumi.export("kubeflow_admin", pulumi.Output.secret({"email": auth.admin_email, "password": auth.admin_password}))
 # Names of the Secrets Manager secrets holding credentials (never the values).
 pulumi.export("credential_secrets", {"database_admin": database.admin_secret_arn,
                                      "kubeflow_mysql": database.kubeflow_secret_name,

@@ -34,6 +34,11 @@ KUBERNETES_SUPPORT: dict[str, tuple[str, str]] = {
     # cert-manager's support matrix (cert-manager.io/docs/releases): 1.20 supports 1.32-1.35 (website PR #2007);
     # 1.21's 1.33-1.36 is as quoted by a third party (kupre v0.3.0 notes), unverified against cert-manager's page.
     "cert-manager v1.21": ("1.33", "1.36"),
+    # istio.io data/compatibility/supportStatus.yml: 1.30 supports 1.32-1.36 (istioctl MinK8SVersion = 32).
+    "Istio 1.30": ("1.32", "1.36"),
+    # Kubeflow's CI ran 26.03.1-rc.1 on Kubernetes 1.35.0 and the release branch on 1.36.1 (kind node images in
+    # tests/install_KinD_create_KinD_cluster_install_kustomize.sh); the release announcement says "1.35+".
+    "Kubeflow 26.03.1": ("1.35", "1.36"),
 }
 
 # EKS managed add-ons. Each one's version is AWS's default for the cluster's Kubernetes minor at the time
@@ -61,6 +66,25 @@ CLUSTER_AUTOSCALER = Chart(
 EXTERNAL_SECRETS = Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0", "v2.9.0")
 NVIDIA_DEVICE_PLUGIN = Chart(
     "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0", "0.20.0")
+
+# The mesh: Istio's own Helm charts, at the version the pinned Kubeflow release installs
+# (community-distribution scripts/synchronize-istio-manifests.sh: COMMIT=1.30.1). One version for every chart
+# and image; the images come from the release registry (charts' sources default to a testing registry).
+ISTIO_VERSION = "1.30.1"
+ISTIO_HUB = "registry.istio.io/release"
+ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
+ISTIO_BASE = Chart("base", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
+ISTIOD = Chart("istiod", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
+ISTIO_CNI = Chart("cni", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
+ISTIO_GATEWAY = Chart("gateway", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
+
+# Kubeflow: the community distribution (kubeflow/community-distribution, renamed from kubeflow/manifests),
+# release 26.03.1. Pinned by commit: the head of branch release-26.03.1, four CI-only commits after
+# 26.03.1-rc.2. No `26.03.1` tag was in the snapshot read; if one appears, switch only once
+# `git rev-parse 26.03.1^{commit}` equals this SHA. Every overlay under components/ references upstream at it.
+KUBEFLOW_RELEASE = "26.03.1"
+KUBEFLOW_REPO = "https://github.com/kubeflow/community-distribution"
+KUBEFLOW_REF = "0d1a00306501ebaf2a0edc121656752b3deeba57"
 
 # Data services.
 MYSQL_ENGINE_VERSION = "8.4"          # RDS picks the newest 8.4 minor and keeps it patched

@@ -250,6 +250,26 @@ def efs_backup(r: Registered, ctx: Context) -> list[Cost]:
                   "efs_backup_gb_month")]
 
 
+def helm_release(r: Registered, ctx: Context) -> list[Cost]:
+    """A chart's pods run on the nodes; a chart whose Service is a LoadBalancer also makes the load balancer
+    controller create an NLB (and, internet-facing, a public IPv4 address in each public subnet)."""
+    service = (r.inputs.get("values") or {}).get("service") or {}
+    if service.get("type") != "LoadBalancer":
+        return []
+    annotations = service.get("annotations") or {}
+    if annotations.get(f"{LB_ANNOTATION}type") != "external":
+        raise NotPriced("a LoadBalancer Service without the load balancer controller's NLB annotation")
+    p, nlcu = ctx.prices, ctx.usage["load_balancer_nlcu"]
+    costs = [_same("network load balancer", p.monthly("nlb_hour"), "nlb_hour"),
+             _same(f"{nlcu:g} NLCU (assumed)", nlcu * p.monthly("nlb_nlcu_hour"), "nlb_nlcu_hour")]
+    if annotations.get(f"{LB_ANNOTATION}scheme") == "internet-facing":
+        zones = sum(1 for s in ctx.tree.resources if s.type == "aws:ec2/subnet:Subnet"
+                    and (s.inputs.get("tags") or {}).get("kubernetes.io/role/elb") == "1")
+        costs.append(_same(f"{zones} public IPv4 addresses (one per AZ)", zones * p.monthly("public_ipv4_hour"),
+                           "public_ipv4_hour"))
+    return costs
+
+
 def bucket(r: Registered, ctx: Context) -> list[Cost]:
     gb = ctx.storage_gb(r)
     return [_same(f"{gb:g} GB Standard (assumed)", gb * ctx.prices.usd("s3_standard_gb_month"),
@@ -270,7 +290,9 @@ PRICED: dict[str, Pricer] = {
     "aws:efs/fileSystem:FileSystem": efs,
     "aws:efs/backupPolicy:BackupPolicy": efs_backup,
     "aws:s3/bucket:Bucket": bucket,
+    "kubernetes:helm.sh/v3:Release": helm_release,
 }
+LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
 
 _ON_NODES = "runs on the nodes (priced with the node groups)"
 _CONFIG = "configuration of a priced resource"
@@ -308,7 +330,11 @@ FREE: dict[str, str] = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _CONFIG,
     "aws:s3/bucketVersioning:BucketVersioning": _CONFIG + " (noncurrent versions are in the storage assumption)",
     "random:index/randomPassword:RandomPassword": "computed by the provider, nothing in AWS",
-    "kubernetes:helm.sh/v3:Release": _ON_NODES,
+    "kubernetes:kustomize/v2:Directory": _ON_NODES + " (the overlays create no load balancers or volumes)",
+    "kubernetes:core/v1:ConfigMap": "no charge",
+    "kubernetes:core/v1:Secret": "no charge (encrypted with the cluster's secrets key)",
+    "kubernetes:security.istio.io/v1:RequestAuthentication": _ON_NODES,
+    "kubernetes:cert-manager.io/v1:Certificate": "no charge (Let's Encrypt)",
     "kubernetes:core/v1:Namespace": _ON_NODES,
     "kubernetes:storage.k8s.io/v1:StorageClass": "no charge; volumes are billed when claimed",
     "kubernetes:batch/v1:Job": _ON_NODES,
@@ -325,7 +351,7 @@ def estimate(resources: list[Registered], profile: str, prices: PriceTable | Non
     ctx = Context(prices, prices.usage(profile), tree)
     result = Estimate(region=prices.region, profile=profile)
     for r in sorted(resources, key=lambda r: r.urn):
-        if not r.custom or is_provider(r):
+        if r.component or is_provider(r):
             continue
         component = tree.path(tree.by_urn[r.parent]) if r.parent in tree.by_urn else ""
         pricer = PRICED.get(r.type)

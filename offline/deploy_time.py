@@ -29,6 +29,10 @@ def variant(resource: Registered) -> str | None:
         return "replicas"
     if resource.type == "aws:eks/addon:Addon":
         return resource.inputs.get("addonName")
+    if resource.type == "kubernetes:helm.sh/v3:Release":
+        return resource.inputs.get("chart")
+    if resource.type == "kubernetes:kustomize/v2:Directory":
+        return str(resource.inputs.get("directory", "")).rstrip("/").rsplit("/", 1)[-1]
     return None
 
 
@@ -52,7 +56,7 @@ class DeployTime:
 
 
 def create_seconds(resource: Registered, times: dict[str, Any]) -> float | None:
-    if not resource.custom or is_provider(resource):
+    if resource.component or is_provider(resource):
         return 0.0
     refined = variant(resource)
     entry = times.get(f"{resource.type} {refined}") if refined else None
@@ -63,7 +67,7 @@ def create_seconds(resource: Registered, times: dict[str, Any]) -> float | None:
 def estimate(resources: list[Registered], times: dict[str, Any] | None = None) -> DeployTime:
     times = times if times is not None else yaml.safe_load(TIMES_FILE.read_text())
     tree = ResourceTree(resources)
-    nodes = {r.urn: r for r in resources if r.custom}
+    nodes = {r.urn: r for r in resources if not r.component}
     untimed: dict[str, int] = {}
     weight: dict[str, float] = {}
     for urn, r in nodes.items():

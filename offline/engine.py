@@ -66,6 +66,16 @@ class Registered:
     # unknowns as the engine's sentinels, numbers as floats. What the policy analyzer is handed.
     wire: dict[str, Any] = field(default_factory=dict)
     alias_names: list[str] = field(default_factory=list)  # names this resource had before (aliases)
+    # A multi-language component a provider implements (e.g. kustomize.v2.Directory): one resource here,
+    # whose contents the provider creates at deploy time. Like a custom resource, it is something the engine
+    # creates; unlike our components, it has no children under mocks.
+    remote: bool = False
+    providers: dict[str, str] = field(default_factory=dict)  # package -> provider reference (components)
+
+    @property
+    def component(self) -> bool:
+        """One of the program's own ComponentResources (not a remote component)."""
+        return not self.custom and not self.remote
 
     @property
     def top_level(self) -> bool:
@@ -137,6 +147,9 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request):
         if request.custom:
             self._require_explicit_provider(request.type, request.provider)
+        if request.remote:
+            package = request.type.split(":", 1)[0]
+            self._require_explicit_provider(request.type, request.providers.get(package, ""))
         plain_strings: list[str] = []
         plain: dict[str, Any] = {}
         if request.type != "pulumi:pulumi:Stack":
@@ -164,6 +177,8 @@ class RecordingMonitor(MockMonitor):
             plain_strings=plain_strings,
             wire=plain,
             alias_names=[a.spec.name for a in request.aliases if a.spec.name],
+            remote=bool(request.remote),
+            providers=dict(request.providers),
         )
         with self._lock:
             self.recorded.append(record)
@@ -224,15 +239,16 @@ COMPUTED_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
     "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1},
     "aws:eks/cluster:Cluster": lambda n, i: {
         "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{i['name']}", "endpoint": CLUSTER_ENDPOINT,
-        "certificateAuthority": {"data": CLUSTER_CA}, "identity": [{"oidcs": [{"issuer": CLUSTER_OIDC_ISSUER}]}]},
+        "certificateAuthority": {"data": CLUSTER_CA}, "identities": [{"oidcs": [{"issuer": CLUSTER_OIDC_ISSUER}]}]},
     "aws:eks/nodeGroup:NodeGroup": lambda n, i: {
         "nodeGroupName": n, "resources": [{"autoscalingGroups": [{"name": f"eks-{n}-asg"}]}]},
     "aws:rds/subnetGroup:SubnetGroup": _named,
     "aws:rds/parameterGroup:ParameterGroup": _named,
     "aws:elasticache/subnetGroup:SubnetGroup": _named,
     # The provider marks `result` secret (additionalSecretOutputs); the engine does that, so the mocks must too.
-    "random:index/randomPassword:RandomPassword": lambda n, i: {"result": {
-        rpc._special_sig_key: rpc._special_secret_sig, "value": f"mock-{n}-{'x' * 8}"}},
+    "random:index/randomPassword:RandomPassword": lambda n, i: {
+        "result": {rpc._special_sig_key: rpc._special_secret_sig, "value": f"mock-{n}-{'x' * 8}"},
+        "bcryptHash": {rpc._special_sig_key: rpc._special_secret_sig, "value": f"$2a$10$mock{n}"}},
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {
         "primaryEndpointAddress": f"master.{i.get('replicationGroupId', n)}.abc123.use1.cache.amazonaws.com"},

@@ -244,7 +244,7 @@ def component_graph(plan: Plan) -> list[str]:
 
 
 def markdown(plan: Plan, diagram: bool = True) -> str:
-    counts = {"components": sum(1 for r in plan.resources if not r.custom),
+    counts = {"components": sum(1 for r in plan.resources if r.component),
               "providers": sum(1 for r in plan.resources if is_provider(r))}
     counts["resources"] = len(plan.resources) - counts["components"] - counts["providers"]
     sections = [
@@ -268,7 +268,7 @@ def markdown(plan: Plan, diagram: bool = True) -> str:
 
 def as_json(plan: Plan) -> dict[str, Any]:
     tree, estimate, deploy = plan.tree, plan.cost, plan.deploy
-    components = [c for c in tree.resources if not c.custom]
+    components = [c for c in tree.resources if c.component]
     return {
         "stack": plan.stack,
         "resources": {

@@ -36,7 +36,7 @@ class ResourceTree:
         return next(r.parent for r in self.resources if r.parent.split("::")[2] == STACK_TYPE)
 
     def components(self, parent: str | None = None) -> list[Registered]:
-        return [r for r in self.children.get(parent or self.stack_urn, []) if not r.custom]
+        return [r for r in self.children.get(parent or self.stack_urn, []) if r.component]
 
     def descendants(self, urn: str) -> list[Registered]:
         found: list[Registered] = []
@@ -46,8 +46,8 @@ class ResourceTree:
         return found
 
     def counts_by_type(self, urn: str) -> Counter[str]:
-        """The custom resources directly under `urn` (not inside a nested component), by type."""
-        return Counter(r.type for r in self.children.get(urn, []) if r.custom)
+        """The resources directly under `urn` (not inside a nested component), by type."""
+        return Counter(r.type for r in self.children.get(urn, []) if not r.component)
 
     def top_component(self, resource: Registered) -> Registered | None:
         """The component directly under the stack that holds `resource` (None for top-level resources)."""
@@ -56,7 +56,7 @@ class ResourceTree:
         while current.parent != self.stack_urn and current.parent in self.by_urn:
             current = self.by_urn[current.parent]
             found = current
-        return found if found is not None and not found.custom else None
+        return found if found is not None and found.component else None
 
     def path(self, resource: Registered) -> str:
         """`cluster/system` for the NodeGroup `system` inside the Cluster `cluster`."""
@@ -73,16 +73,17 @@ class ResourceTree:
         urns = set(resource.dependencies)
         for deps in resource.property_dependencies.values():
             urns |= set(deps)
-        if resource.provider:
-            urns.add(resource.provider.rsplit("::", 1)[0])
+        for reference in (resource.provider, *resource.providers.values()):
+            if reference:
+                urns.add(reference.rsplit("::", 1)[0])
         waits: set[str] = set()
         for urn in urns:
             target = self.by_urn.get(urn)
             if target is None:
                 continue  # the stack, or a default provider the engine creates
-            if target.custom:
+            if not target.component:
                 waits.add(urn)
             else:
-                waits |= {d.urn for d in self.descendants(urn) if d.custom}
+                waits |= {d.urn for d in self.descendants(urn) if not d.component}
         waits.discard(resource.urn)
         return waits

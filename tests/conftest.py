@@ -9,6 +9,8 @@ import pytest
 from offline.engine import StackResult, evaluate
 
 VPN_CIDR = "10.100.0.0/24"
+COMPANY_IDP = {"name": "Example SSO", "issuer": "https://login.example.com", "clientId": "kubeflow-dex",
+               "clientSecret": "company-idp-client-secret-value"}  # as the engine hands a decrypted secret
 PINNED_ADDONS = {"coredns": "v1.12.9-eksbuild.7", "aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}
 EVERYDAY_DATABASE = {"instanceClass": "db.r7g.xlarge", "allocatedStorageGiB": 200, "maxAllocatedStorageGiB": 1000,
                      "backupRetentionDays": 30}
@@ -37,7 +39,7 @@ def each_stack(request, dev, prod) -> StackResult:
 
 
 def _dev_changes(c):
-    c["mlplatform:addons"] = {"externalDns": False, "certManager": False, "efs": False}  # optional add-ons off
+    c["mlplatform:addons"]["efs"] = False                                                 # optional add-on off
     c["mlplatform:nodeGroups"] = c["mlplatform:nodeGroups"][:1]                         # no GPU group
     c["mlplatform:cluster"]["publicAccessCidrs"] = []                                    # private endpoint only,
     c["mlplatform:cluster"]["privateAccessCidrs"] = [VPN_CIDR]                            # reached over a VPN
@@ -45,13 +47,14 @@ def _dev_changes(c):
     c["mlplatform:data"]["database"]["requireTls"] = True
     for key in ("natGateways", "flowLogs"):                                               # the environment decides
         c["mlplatform:network"].pop(key)
+    c["mlplatform:mesh"]["companyIdp"] = COMPANY_IDP                                       # sign in with SSO too
 
 
 @pytest.fixture(scope="session")
 def dev_variant() -> StackResult:
-    """dev with: optional add-ons off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons
+    """dev with: EFS off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons
     pinned, TLS required
-    by the database, and NAT / flow-log settings left to the environment's defaults."""
+    by the database, NAT / flow-log settings left to the environment's defaults, and a company identity provider."""
     return _evaluated("dev", _dev_changes)
 
 
@@ -63,10 +66,12 @@ def _prod_changes(c):
     c["mlplatform:nodeGroups"][1]["instanceTypes"] = ["p4d.24xlarge", "p4de.24xlarge"]
     for key in ("natGateways", "flowLogs"):
         c["mlplatform:network"].pop(key)
+    c["mlplatform:mesh"].update(loadBalancerScheme="internal", hostname="kubeflow.internal.prod.ml.example.com")
 
 
 @pytest.fixture(scope="session")
 def prod_variant() -> StackResult:
     """prod with everyday changes (bigger database and cache, longer version history), its GPU group on
-    p4d/p4de (8 A100s each), and NAT / flow-log settings left to the environment's defaults."""
+    p4d/p4de (8 A100s each), NAT / flow-log settings left to the environment's defaults, and an internal front door
+    with its own hostname."""
     return _evaluated("prod", _prod_changes)

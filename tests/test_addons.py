@@ -30,7 +30,8 @@ ADDON_SERVICE_ACCOUNTS = {"vpc-cni": "aws-node", "aws-ebs-csi-driver": "ebs-csi-
 
 
 def _releases(result):
-    return {r.inputs["chart"]: r for r in result.of_type(RELEASE)}
+    """The add-ons' releases by chart (the mesh's Istio charts are tests/test_mesh.py's)."""
+    return {r.inputs["chart"]: r for r in result.of_type(RELEASE) if r.inputs["chart"] in CHARTS}
 
 
 def _dig(values, path):
@@ -151,10 +152,11 @@ CHARTS = {c.name: c for c in (versions.AWS_LOAD_BALANCER_CONTROLLER, versions.EX
 def test_releases_use_pinned_charts_and_the_clusters_provider(each_stack):
     releases = _releases(each_stack)
     assert set(releases) == set(CHARTS)
+    pinned = {(c.name, c.version, c.repo) for c in vars(versions).values() if isinstance(c, versions.Chart)}
     k8s_provider = each_stack.one("pulumi:providers:kubernetes")
-    for name, release in releases.items():
-        assert release.inputs["version"] == CHARTS[name].version
-        assert release.inputs["repositoryOpts"] == {"repo": CHARTS[name].repo}
+    for release in each_stack.of_type(RELEASE):
+        assert (release.inputs["chart"], release.inputs["version"], release.inputs["repositoryOpts"]["repo"]) in pinned
+        assert release.inputs["atomic"] is True
         assert release.inputs["atomic"] is True
         assert release.provider == f"{k8s_provider.urn}::{k8s_provider.name}-id"
     for r in each_stack.resources:
@@ -163,18 +165,31 @@ def test_releases_use_pinned_charts_and_the_clusters_provider(each_stack):
 
 
 def test_every_other_chart_installs_after_the_load_balancer_controller(each_stack):
-    releases = _releases(each_stack)
-    controller = releases.pop("aws-load-balancer-controller")
-    assert releases
-    for release in releases.values():
-        assert controller.urn in release.dependencies, release.inputs["chart"]
+    """Directly or through what it waits for (Istio's charts wait for their namespace, which waits for it)."""
+    controller = _releases(each_stack)["aws-load-balancer-controller"]
+    others = [r for r in each_stack.of_type(RELEASE) if r.urn != controller.urn]
+    assert len(others) >= 9
+    for release in others:
+        assert controller.urn in _waits_for(each_stack, release), release.inputs["chart"]
 
 
-def test_releases_wait_for_nodes_and_dns(each_stack):
+def _waits_for(result, resource):
+    seen, todo = set(), [resource]
+    while todo:
+        for urn in todo.pop().dependencies:
+            if urn not in seen:
+                seen.add(urn)
+                todo.append(result.by_urn(urn))
+    return seen
+
+
+def test_kubernetes_resources_wait_for_nodes_and_dns(each_stack):
+    """Directly, or through what they wait for (a namespace, an earlier chart)."""
     node_groups = {g.urn for g in each_stack.of_type("aws:eks/nodeGroup:NodeGroup")}
     coredns = next(a.urn for a in each_stack.of_type(ADDON) if a.inputs["addonName"] == "coredns")
-    for release in each_stack.of_type(RELEASE):
-        assert node_groups | {coredns} <= set(release.dependencies), release.name
+    for resource in each_stack.resources:
+        if not resource.component and resource.type.startswith("kubernetes:"):
+            assert node_groups | {coredns} <= _waits_for(each_stack, resource), resource.name
 
 
 def test_load_balancer_controller_values(each_stack):
@@ -193,8 +208,11 @@ def test_external_dns_values(each_stack):
     assert values["extraArgs"] == [f"--zone-id-filter={dns['hostedZoneId']}"]
     assert values["txtOwnerId"] == f"mlplatform-{each_stack.stack}"
     assert values["policy"] == {"dev": "sync", "prod": "upsert-only"}[each_stack.stack]
-    # without Istio's CRDs an Istio source makes external-dns 0.21 exit and publish nothing
-    assert values["sources"] == ["service", "ingress"]
+    # Istio gateways too, but only once Istio's CRDs exist: without them an Istio source makes external-dns 0.21
+    # exit and publish nothing
+    assert values["sources"] == ["service", "ingress", "istio-gateway", "istio-virtualservice"]
+    istio_crds = next(r for r in each_stack.of_type(RELEASE) if r.inputs["chart"] == "base")
+    assert istio_crds.urn in _releases(each_stack)["external-dns"].dependencies
 
 
 def test_cert_manager_installs_crds_and_an_ambient_route53_issuer(each_stack):
@@ -286,24 +304,25 @@ def test_addon_versions_are_kept_unless_pinned(dev_variant):
     assert addons["kube-proxy"].ignore_changes == ["addonVersion"]
 
 
-def test_optional_controllers_can_be_switched_off(dev_variant):
-    # external-dns, cert-manager and EFS off; no GPU group, so no device plugin either
-    assert set(_releases(dev_variant)) == {"aws-load-balancer-controller", "cluster-autoscaler", "external-secrets"}
+def test_efs_can_be_switched_off_and_the_device_plugin_follows_gpu_groups(dev_variant):
+    # EFS off; no GPU group, so no device plugin either; external-dns and cert-manager always run (the front door)
+    assert set(_releases(dev_variant)) == {"aws-load-balancer-controller", "cluster-autoscaler", "external-secrets",
+                                           "external-dns", "cert-manager"}
     assert dev_variant.of_type("aws:efs/fileSystem:FileSystem") == []
     assert not [a for a in dev_variant.of_type(ADDON) if a.inputs["addonName"] == "aws-efs-csi-driver"]
-    assert dev_variant.of_type("kubernetes:cert-manager.io/v1:ClusterIssuer") == []
 
 
 @pytest.mark.parametrize("addons,key,words,in_schema", [
-    ({"certManager": False}, "addons.dns", "while addons.externalDns is on", False),  # a relation between keys
-    ({"externalDns": False, "dns": {"domain": "ml.example.com", "hostedZoneId": "Z123ABC"}},
-     "addons.acmeEmail", "is required while addons.certManager is on", False),
-    ({"externalDns": False, "certManager": False, "acmeEmail": "me"}, "addons.acmeEmail", "not an email", True),
+    ({"acmeEmail": "a@b.co"}, "addons.dns", "is required: the Route 53 public zone", True),
+    ({"dns": {"domain": "ml.example.com", "hostedZoneId": "Z123ABC"}}, "addons.acmeEmail", "is required", True),
+    ({"dns": {"domain": "ml.example.com", "hostedZoneId": "Z123ABC"}, "acmeEmail": "me"}, "addons.acmeEmail",
+     "not an email", True),
     ({"dns": {"domain": "ml.example.com", "hostedZoneId": "example"}, "acmeEmail": "a@b.co"},
      "addons.dns.hostedZoneId", "not a Route 53 hosted zone ID", True),
     ({"dns": {"domain": "not a domain", "hostedZoneId": "Z123ABC"}, "acmeEmail": "a@b.co"},
      "addons.dns.domain", "not a DNS domain", True),
-    ({"externalDNS": True}, "addons.externalDNS", "did you mean 'externalDns'", True),
+    ({"dns": {"domain": "ml.example.com", "hostedZoneId": "Z123ABC"}, "acmeEmail": "a@b.co", "efs": True,
+      "certManager": False}, "addons.certManager", "unknown key", True),  # it always runs now
 ])
 def test_addon_config_is_validated(addons, key, words, in_schema):
     def change(c):

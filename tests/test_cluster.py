@@ -127,9 +127,22 @@ def test_access_entries_come_only_from_config(each_stack):
 
 
 def test_kubernetes_resources_wait_for_the_deployers_access(each_stack):
+    """Directly, or through what they wait for: the deploy role cannot create anything in the cluster before its
+    access entry exists."""
     deployer = next(a.urn for a in each_stack.of_type(ACCESS_POLICY) if "mlplatform-deploy" in a.inputs["principalArn"])
-    for release in each_stack.of_type("kubernetes:helm.sh/v3:Release"):
-        assert deployer in release.dependencies, release.name
+    for resource in each_stack.resources:
+        if not resource.component and resource.type.startswith("kubernetes:"):
+            assert deployer in _waits_for(each_stack, resource), resource.name
+
+
+def _waits_for(result, resource):
+    seen, todo = set(), [resource]
+    while todo:
+        for urn in todo.pop().dependencies:
+            if urn not in seen:
+                seen.add(urn)
+                todo.append(result.by_urn(urn))
+    return seen
 
 
 def _sgs(result):

@@ -127,7 +127,7 @@ def test_bootstrap_script_creates_each_database_for_its_user():
 
 def test_bootstrap_job_gets_credentials_from_the_stacks_secrets(each_stack):
     secrets = {s.name: s.inputs["name"] for s in each_stack.of_type("aws:secretsmanager/secret:Secret")}
-    external = each_stack.one("kubernetes:external-secrets.io/v1:ExternalSecret")
+    external = each_stack.one("kubernetes:external-secrets.io/v1:ExternalSecret", "database-bootstrap-credentials")
     spec = external.inputs["spec"]
     assert spec["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
     remote = {d["secretKey"]: (d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in spec["data"]}
@@ -282,8 +282,10 @@ def test_cache_lives_in_isolated_subnets_behind_a_nodes_only_group(each_stack):
 # ---- secrets and safety across the data tier ---------------------------------------------------------
 
 def test_no_generated_secret_appears_in_plain_text(each_stack):
-    generated = [f"mock-{r.name}-" for r in each_stack.of_type("random:index/randomPassword:RandomPassword")]
-    assert len(generated) == 3  # kfp, katib, cache token (RDS generates the admin's itself)
+    passwords = each_stack.of_type("random:index/randomPassword:RandomPassword")
+    # kfp, katib, cache token (RDS generates the admin's itself); the login's admin, client and cookie secrets
+    assert len(passwords) == 6
+    generated = [f"mock-{r.name}-" for r in passwords] + [f"$2a$10$mock{r.name}" for r in passwords]
     used_as_secret = 0
     for resource in each_stack.resources:
         for text in resource.plain_strings:

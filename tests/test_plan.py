@@ -64,13 +64,13 @@ def test_tree_counts_match_the_registered_resources(each_stack, each_plan):
     by_urn = {r.urn: r for r in registered}
     reported = plan.as_json(each_plan)["resources"]
     assert reported["total"] == len(registered)
-    components = [r for r in registered if not r.custom]
+    components = [r for r in registered if r.component]
     assert len(reported["components"]) == len(components)
     for component in components:
         inside = [r for r in registered if component.urn in _ancestors(r, by_urn)]
         entry = reported["components"][each_plan.tree.path(component)]
         assert entry["resources"] == len(inside), component.name
-        direct = [r for r in inside if r.parent == component.urn and r.custom]
+        direct = [r for r in inside if r.parent == component.urn and not r.component]
         assert sum(entry["by_type"].values()) == len(direct)
         for type_, count in entry["by_type"].items():
             assert count == sum(1 for r in direct if r.type == type_)
@@ -118,7 +118,7 @@ def test_every_billable_type_the_program_registers_is_priced(each_plan, prod_var
         estimate = cost.estimate(result.resources, plan.usage_profile(stack_config(result.stack)))
         assert estimate.unpriced == [], estimate.unpriced
     assert each_plan.cost.unpriced == []
-    types = {r.type for r in each_plan.resources if r.custom and not is_provider(r)}
+    types = {r.type for r in each_plan.resources if not r.component and not is_provider(r)}
     assert types <= set(cost.PRICED) | set(cost.FREE), types - set(cost.PRICED) - set(cost.FREE)
 
 
@@ -197,7 +197,7 @@ def test_prod_prices_multi_az_and_on_demand(prod_plan):
 def _longest_chain(resources, times):
     """An independent longest path: relax every resource's finish time until nothing changes."""
     tree = plan.ResourceTree(resources)
-    custom = [r for r in resources if r.custom]
+    custom = [r for r in resources if not r.component]
     weight = {r.urn: deploy_time.create_seconds(r, times) or 0.0 for r in custom}
     finish = dict(weight)
     changed = True
@@ -228,7 +228,7 @@ def test_critical_path_is_a_real_path_and_the_longest(each_stack, each_plan):
 
 def test_kubernetes_resources_wait_for_the_cluster_through_their_provider(dev_plan, dev):
     tree = dev_plan.tree
-    namespace = dev.one("kubernetes:core/v1:Namespace")
+    namespace = dev.one("kubernetes:core/v1:Namespace", "database-namespace")
     provider = dev.one("pulumi:providers:kubernetes")
     assert provider.urn in tree.waits_for(namespace)
     assert dev.one("aws:eks/cluster:Cluster").urn in tree.waits_for(provider)

@@ -38,7 +38,7 @@ def test_every_aws_resource_uses_the_tagged_provider(each_stack):
 
 
 def test_components_follow_naming_and_parenting_conventions(each_stack):
-    components = [r for r in each_stack.resources if not r.custom and not r.type.startswith("eks:")]
+    components = [r for r in each_stack.resources if r.component]
     assert components
     for component in components:
         assert re.fullmatch(r"mlplatform:[a-z_]+:[A-Z][A-Za-z]+", component.type), component.type
@@ -50,7 +50,8 @@ def test_components_follow_naming_and_parenting_conventions(each_stack):
         "mlplatform:cluster_autoscaler:ClusterAutoscaler", "mlplatform:nvidia_device_plugin:NvidiaDevicePlugin",
         "mlplatform:external_dns:ExternalDns", "mlplatform:cert_manager:CertManager",
         "mlplatform:external_secrets:ExternalSecrets", "mlplatform:artifact_store:ArtifactStore",
-        "mlplatform:database:Database", "mlplatform:session_cache:SessionCache"}
+        "mlplatform:database:Database", "mlplatform:session_cache:SessionCache", "mlplatform:istio:Istio",
+        "mlplatform:front_door:FrontDoor", "mlplatform:auth:Auth", "mlplatform:platform:KubeflowPlatform"}
 
 
 def test_exports_point_at_what_the_stack_created(each_stack):
@@ -63,8 +64,8 @@ def test_exports_point_at_what_the_stack_created(each_stack):
     assert '"server": "https://' in exports["kubeconfig"]
 
 
-def test_kubeconfig_is_exported_as_a_secret(each_stack):
-    assert each_stack.secret_exports == {"kubeconfig"}
+def test_credentials_are_exported_as_secrets(each_stack):
+    assert each_stack.secret_exports == {"kubeconfig", "kubeflow_admin"}
 
 
 def test_removing_the_first_item_of_a_list_renames_nothing_else(dev):

@@ -41,6 +41,13 @@ def _walk(node: Any, visit: Callable[[dict[str, Any]], None]) -> None:
 
 def _tidy(node: dict[str, Any]) -> None:
     node.pop("title", None)
+    if node.pop("secret", False):
+        # In the stack file a secret is stored encrypted, `{secure: v1:...}` (`pulumi config set --secret`);
+        # a plain string there would be a secret committed in the clear.
+        for key in ("type", "minLength", "maxLength", "pattern"):
+            node.pop(key, None)
+        node.update({"type": "object", "properties": {"secure": {"type": "string"}}, "required": ["secure"],
+                     "additionalProperties": False})
     hint = node.pop("hint", None)
     if hint:  # shown by editors that support it (VS Code YAML) instead of the bare pattern
         node["patternErrorMessage"] = f"not {hint}"

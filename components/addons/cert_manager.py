@@ -35,6 +35,7 @@ class CertManagerArgs:
 
 class CertManager(pulumi.ComponentResource):
     cluster_issuer: str
+    issuer: pulumi.Resource  # what a Certificate must depend on (the ClusterIssuer, after the CRDs)
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:cert_manager:CertManager", name, None, opts)
@@ -55,7 +56,7 @@ class CertManager(pulumi.ComponentResource):
             },
             depends_on=[*cluster.ready, *role.ready, *dependencies(opts)])
 
-        k8s.apiextensions.CustomResource(
+        self.issuer = k8s.apiextensions.CustomResource(
             f"{name}-issuer",
             api_version="cert-manager.io/v1",
             kind="ClusterIssuer",

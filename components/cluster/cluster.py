@@ -114,6 +114,7 @@ class Cluster(pulumi.ComponentResource):
     addon_versions: Mapping[str, str]  # per-stack pins (config cluster.addonVersions)
     ready: list[pulumi.Resource]       # node groups, coredns, access: depend on these to schedule pods
     endpoint: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
@@ -159,6 +160,8 @@ class Cluster(pulumi.ComponentResource):
         # running `pulumi up` may create it.
         self.ready = [*self.node_groups.values(), coredns, *access]
         self.endpoint = eks_cluster.endpoint
+        # Issues the service-account tokens machine clients present at the front door (Kubeflow's m2m login).
+        self.oidc_issuer = eks_cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
         self.kubeconfig = pulumi.Output.secret(config_json)
         self.cluster_security_group_id = cluster_sg.id
         self.node_security_group_id = node_sg.id

@@ -21,11 +21,12 @@ from components.config.base import PROJECT, ConfigError, ConfigModel, Problems, 
 from components.config.cluster import ClusterConfig, NodeGroupConfig, node_groups_rules, role_name
 from components.config.data import CacheConfig, DatabaseConfig, DataConfig
 from components.config.environments import ENVIRONMENTS, PRODUCTION_REQUIREMENTS, Environment
+from components.config.mesh import CompanyIdpConfig, MeshConfig
 from components.config.network import MAX_AZS, NetworkConfig
 
 __all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "role_name", "NetworkConfig", "ClusterConfig",
            "NodeGroupConfig", "AddonsConfig", "DnsConfig", "DataConfig", "DatabaseConfig", "CacheConfig",
-           "Environment", "MAX_AZS", "SECTIONS"]
+           "MeshConfig", "CompanyIdpConfig", "Environment", "MAX_AZS", "SECTIONS"]
 
 NodeGroups = tuple[NodeGroupConfig, ...]
 
@@ -35,8 +36,10 @@ SECTIONS: dict[str, tuple[Any, bool, str]] = {
     "network": (NetworkConfig, True, "the VPC"),
     "cluster": (ClusterConfig, True, "the EKS cluster and who may reach it"),
     "nodeGroups": (NodeGroups, True, "the node groups: at least one CPU group; GPU groups scale from zero"),
-    "addons": (AddonsConfig, False, "optional cluster add-ons and the DNS zone they use"),
+    "addons": (AddonsConfig, True, "the DNS zone and ACME account the add-ons use, and optional add-ons"),
     "data": (DataConfig, False, "RDS, the session cache and the artifact bucket"),
+    "mesh": (MeshConfig, True, "the front door (hostname, load balancer) and the login (first admin, company "
+                               "identity provider)"),
 }
 EnvironmentName = Literal[tuple(ENVIRONMENTS)]  # type: ignore[valid-type]
 TagMap = dict[str, str]
@@ -59,6 +62,7 @@ class StackConfig:
     node_groups: NodeGroups
     addons: AddonsConfig
     data: DataConfig
+    mesh: MeshConfig
 
     @property
     def production(self) -> bool:
@@ -70,12 +74,12 @@ class StackConfig:
 def load() -> StackConfig:
     """Read and validate this stack's configuration; raise ConfigError before anything is created."""
     raw: dict[str, Any] = {}
-    cfg = pulumi.Config(PROJECT)
     prefix = f"{PROJECT}:"
     for full_key in sorted(_config_keys()):
         if full_key.startswith(prefix):
-            key = full_key[len(prefix):]
-            raw[key] = _decode(cfg.get(key))
+            # Read raw: a key holding a secret (mesh.companyIdp.clientSecret) arrives decrypted like any other;
+            # the component that uses the secret wraps it as a Pulumi secret again.
+            raw[full_key[len(prefix):]] = _decode(pulumi.runtime.config.get_config(full_key))
     return parse(raw, region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack())
 
 
@@ -113,6 +117,18 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
             problems.add(f"tags.{tag}", "the 'aws:' prefix is reserved by AWS; rename the tag")
 
     sections = {key: _validated(problems, key, raw, context) for key in SECTIONS}
+    _check_relations(problems, sections, context)
+    if profile and profile.production:
+        _check_production(problems, sections)
+    problems.raise_if_any()
+
+    return StackConfig(stack=stack, environment=environment, region=region or "", tags=tags, **{
+        "network": sections["network"], "cluster": sections["cluster"], "node_groups": sections["nodeGroups"],
+        "addons": sections["addons"], "data": sections["data"], "mesh": sections["mesh"]})
+
+
+def _check_relations(problems: Problems, sections: dict[str, Any], context: Mapping[str, Any]) -> None:
+    """Each section's own rules, then the ones across sections (the sections that failed are already reported)."""
     for key, section in sections.items():
         for item in (i for i in (section if isinstance(section, tuple) else (section,)) if isinstance(i, ConfigModel)):
             where = f"{key}[{item.name}]" if isinstance(item, NodeGroupConfig) else key
@@ -121,13 +137,18 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
     if isinstance(sections["nodeGroups"], tuple):
         for key, message in node_groups_rules(sections["nodeGroups"]):
             problems.add(key, message)
-    if profile and profile.production:
-        _check_production(problems, sections)
-    problems.raise_if_any()
+    if isinstance(sections["mesh"], MeshConfig) and isinstance(sections["addons"], AddonsConfig):
+        sections["mesh"] = _hostname(problems, sections["mesh"], sections["addons"].dns)
 
-    return StackConfig(stack=stack, environment=environment, region=region or "", tags=tags, **{
-        "network": sections["network"], "cluster": sections["cluster"], "node_groups": sections["nodeGroups"],
-        "addons": sections["addons"], "data": sections["data"]})
+
+def _hostname(problems: Problems, mesh: MeshConfig, dns: DnsConfig) -> MeshConfig:
+    """Kubeflow's hostname defaults to kubeflow.<zone>; its DNS record (external-dns) and certificate
+    (cert-manager, DNS-01) are made in that zone, so it must be inside it."""
+    hostname = mesh.hostname or f"kubeflow.{dns.domain}"
+    if not hostname.endswith(f".{dns.domain}"):
+        problems.add("mesh.hostname", f"{hostname} is outside the zone addons.dns.domain ({dns.domain}), where its "
+                                      "record and certificate are made; use a name under it")
+    return mesh.model_copy(update={"hostname": hostname})
 
 
 def _validated(problems: Problems, key: str, raw: Mapping[str, Any], context: dict[str, Any]) -> Any:

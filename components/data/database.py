@@ -220,9 +220,10 @@ class Database(pulumi.ComponentResource):
         """A Job in the cluster (the database is reachable only from the nodes) that creates the
         databases and users. Its credentials come from Secrets Manager through external-secrets: the admin's
         from the secret RDS manages (so it works across RDS's rotations), the users' from ours."""
-        child = pulumi.ResourceOptions(parent=self)
+        # Like everything in the cluster, after the nodes and after the deployer's access entry.
         namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=BOOTSTRAP_NAMESPACE), opts=child)
+            f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=BOOTSTRAP_NAMESPACE),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.cluster.ready))
         env_secret = "mysql-bootstrap"
         remote = [("ADMIN_USER", ADMIN_USER, "username"), ("MYSQL_PWD", ADMIN_USER, "password"),
                   ("KFP_PASSWORD", KUBEFLOW_USER, "password"), ("KATIB_PASSWORD", KATIB_USER, "password")]

@@ -1,0 +1,134 @@
+"""Istio: the mesh from Istio's own Helm charts (base, istiod, cni), configured as the pinned Kubeflow release
+configures its own Istio install.
+
+Kubeflow generates its Istio with istioctl (common/istio/profile.yaml + profile-overlay.yaml, then the
+patches in istio-install/base and overlays/oauth2-proxy); each value below is that setting translated to the
+charts' values (read from the charts at ISTIO_VERSION). The ingress gateway is the front door's
+(front_door.py); Kubeflow's own Istio objects (deny-all, Sidecars) are the Kubeflow platform's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.cluster.cluster import Cluster
+from components.helm import helm_release
+from components.mesh import upstream
+from components.options import dependencies
+from components.versions import ISTIO_BASE, ISTIO_CNI, ISTIO_HUB, ISTIO_VERSION, ISTIOD
+
+NAMESPACE = upstream.GATEWAY_NAMESPACE  # istio-system
+CNI_NAMESPACE = "kube-system"  # system-node-critical, as Kubeflow and the chart's README place it
+RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
+ISTIOD_WEBHOOK_PORT = 15017
+
+
+def _images() -> dict[str, Any]:
+    return {"hub": ISTIO_HUB, "tag": ISTIO_VERSION}
+
+
+def mesh_config() -> dict[str, Any]:
+    """Kubeflow's mesh config (ConfigMap istio-system/istio after its patches); the chart merges it over the
+    mesh it generates (trust domain, root namespace, discovery address)."""
+    return {
+        "accessLogFile": "/dev/stdout",
+        "enablePrometheusMerge": True,
+        "trustDomain": upstream.TRUST_DOMAIN,
+        "tcpKeepalive": {"time": "10s", "interval": "5s", "probes": 3},
+        # The login: the ingress gateway's CUSTOM AuthorizationPolicy asks oauth2-proxy about each request.
+        "extensionProviders": [{
+            "name": upstream.EXT_AUTHZ_PROVIDER,
+            "envoyExtAuthzHttp": {
+                "service": f"{upstream.OAUTH2_PROXY_SERVICE}.{upstream.OAUTH2_PROXY_NAMESPACE}.svc.cluster.local",
+                "port": upstream.OAUTH2_PROXY_PORT,
+                "includeRequestHeadersInCheck": ["authorization", "cookie"],
+                "headersToUpstreamOnAllow": ["authorization", "path", "x-auth-request-email",
+                                             "x-auth-request-groups", "x-auth-request-user"],
+                "headersToDownstreamOnDeny": ["content-type", "set-cookie"],
+            },
+        }],
+    }
+
+
+def istiod_values() -> dict[str, Any]:
+    return {
+        "global": {
+            **_images(),
+            # Sidecars (istio-proxy, istio-validation) pass the restricted Pod Security level Kubeflow's
+            # namespaces enforce.
+            "proxy": {"seccompProfile": RUNTIME_DEFAULT,
+                      "resources": {"requests": {"cpu": "10m", "memory": "40Mi"},
+                                    "limits": {"cpu": "2000m", "memory": "1024Mi"}}},
+        },
+        "pilot": {
+            # With the CNI node agent, pods get the unprivileged istio-validation init container instead of
+            # istio-init (NET_ADMIN), which the restricted level forbids.
+            "cni": {"enabled": True},
+            "env": {
+                "ENABLE_NATIVE_SIDECARS": "true",          # sidecars as native sidecars (Jobs finish)
+                "PILOT_JWT_PUB_KEY_REFRESH_INTERVAL": "1m",  # Dex key rotation reaches the gateway quickly
+                "ENABLE_DEBUG_ON_HTTP": "false",             # no unauthenticated debug endpoints
+            },
+        },
+        "seccompProfile": RUNTIME_DEFAULT,
+        "resources": {"requests": {"cpu": "500m", "memory": "2048Mi"}},
+        "autoscaleMin": 1,
+        "autoscaleMax": 5,
+        "meshConfig": mesh_config(),
+    }
+
+
+def cni_values() -> dict[str, Any]:
+    # Chained onto the VPC CNI's conflist in its default directories (the chart's defaults are EKS's paths);
+    # repair re-creates pods that started before the node agent was ready.
+    return {
+        "global": _images(),
+        "cniBinDir": "/opt/cni/bin",
+        "cniConfDir": "/etc/cni/net.d",
+        "chained": True,
+        "excludeNamespaces": [CNI_NAMESPACE],
+        "repair": {"enabled": True, "repairPods": True, "deletePods": False, "labelPods": False},
+    }
+
+
+@dataclass
+class IstioArgs:
+    cluster: Cluster
+
+
+class Istio(pulumi.ComponentResource):
+    namespace: k8s.core.v1.Namespace
+    crds: pulumi.Resource    # the base chart: Istio's CRDs; whatever creates Istio objects depends on it
+    ready: list[pulumi.Resource]  # istiod (its injection webhook answers) and the CNI node agent
+
+    def __init__(self, name: str, args: IstioArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:istio:Istio", name, None, opts)
+        cluster = args.cluster
+        waits = [*cluster.ready, *dependencies(opts)]
+        # Created here rather than by a chart: the gateway chart must not find `istio-injection=disabled`
+        # on it (Kubeflow's istio-namespace/base sets that label, so that object is not applied), and it
+        # enforces the restricted Pod Security level as Kubeflow's does.
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE, labels={
+                "pod-security.kubernetes.io/enforce": "restricted"}),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits))
+        self.crds = helm_release(
+            f"{name}-base", parent=self, chart=ISTIO_BASE, release_name="istio-base", namespace=NAMESPACE,
+            # CRDs and webhook configurations only: no images, and the defaults are Kubeflow's settings.
+            create_namespace=False, values={}, depends_on=[self.namespace])
+        cni = helm_release(
+            f"{name}-cni", parent=self, chart=ISTIO_CNI, release_name="istio-cni", namespace=CNI_NAMESPACE,
+            create_namespace=False, values=cni_values(), depends_on=[self.crds, *waits])
+        # The release waits until istiod is ready, so its injection webhook answers before any workload that
+        # should get a sidecar is created; workloads also wait for the CNI node agent (their istio-validation
+        # init container needs it), while istiod itself, not injected, starts alongside it.
+        istiod = helm_release(
+            f"{name}-istiod", parent=self, chart=ISTIOD, release_name="istiod", namespace=NAMESPACE,
+            create_namespace=False, values=istiod_values(), depends_on=[self.crds, *waits])
+        self.ready = [istiod, cni]
+        self.register_outputs({})
