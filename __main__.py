@@ -19,7 +19,13 @@ from components.config import PROJECT, load
 from components.data.artifact_store import ArtifactStore, ArtifactStoreArgs
 from components.data.database import Database, DatabaseArgs
 from components.data.session_cache import SessionCache, SessionCacheArgs
+from components.kubeflow.katib import Katib, KatibArgs
+from components.kubeflow.notebooks import Notebooks, NotebooksArgs
+from components.kubeflow.pipelines import Pipelines, PipelinesArgs
 from components.kubeflow.platform import KubeflowPlatform, KubeflowPlatformArgs
+from components.kubeflow.serving import Serving, ServingArgs
+from components.kubeflow.teams import Team, TeamArgs
+from components.kubeflow.training import Trainer, TrainerArgs
 from components.mesh.auth import Auth, AuthArgs
 from components.mesh.front_door import FrontDoor, FrontDoorArgs
 from components.mesh.istio import Istio, IstioArgs
@@ -99,8 +105,23 @@ front_door = FrontDoor("front-door", FrontDoorArgs(
 auth = Auth("auth", AuthArgs(cluster=cluster, istio=istio, config=cfg.mesh, secrets=secrets,
                              session_cache_secret=sessions.secret_name), opts=on_cluster)
 
-# Kubeflow.
-platform = KubeflowPlatform("kubeflow", KubeflowPlatformArgs(istio=istio), opts=on_cluster)
+# Kubeflow: the platform layer, the applications this stack runs, one profile per team.
+platform = KubeflowPlatform("kubeflow", KubeflowPlatformArgs(istio=istio, login=auth.ready), opts=on_cluster)
+applications = cfg.kubeflow.applications
+if applications.pipelines:
+    Pipelines("pipelines", PipelinesArgs(cluster=cluster, platform=platform, database=database, artifacts=artifacts,
+                                         secrets=secrets, region=cfg.region), opts=on_cluster)
+if applications.notebooks:
+    Notebooks("notebooks", NotebooksArgs(platform=platform), opts=on_cluster)
+if applications.katib:
+    Katib("katib", KatibArgs(platform=platform, database=database, secrets=secrets), opts=on_cluster)
+if applications.trainer:
+    Trainer("trainer", TrainerArgs(platform=platform), opts=on_cluster)
+if applications.kserve:
+    Serving("serving", ServingArgs(platform=platform, istio=istio), opts=on_cluster)
+for team in cfg.kubeflow.teams:
+    Team(f"team-{team.name}", TeamArgs(config=team, cluster=cluster, platform=platform, artifacts=artifacts,
+                                       region=cfg.region, pipelines=applications.pipelines), opts=on_cluster)
 
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)

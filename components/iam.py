@@ -201,6 +201,33 @@ def external_secrets_reader(secret_arns: str) -> Document:
     }
 
 
+def artifact_access(bucket_arn: str, key_arn: str, region: str, *, read: list[str], write: list[str],
+                    list_bucket: bool = False) -> Document:
+    """Objects under some prefixes of the artifact bucket: `read` prefixes read-only, `write` prefixes read and
+    written; the bucket's KMS key only through S3, for those objects.
+
+    Sources: IAM User Guide, "Amazon S3: Allows IAM users access to their S3 home directory" (ListBucket limited
+    by s3:prefix, object actions on the prefix); Amazon S3 User Guide, "Using server-side encryption with AWS
+    KMS keys" (kms:Decrypt to read, kms:GenerateDataKey to write). `list_bucket` also allows listing the whole
+    bucket and HeadBucket, which Kubeflow Pipelines' API server calls at start.
+    """
+    prefixes = sorted(set(read) | set(write))
+    statements: list[Document] = [
+        {"Sid": "ListTheirPrefixes", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         **({} if list_bucket else {"Condition": {"StringLike": {"s3:prefix": [f"{p}/*" for p in prefixes]}}})},
+        {"Sid": "ReadObjects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+         "Resource": [f"{bucket_arn}/{p}/*" for p in prefixes]},
+    ]
+    if write:
+        statements.append({"Sid": "WriteObjects", "Effect": "Allow",
+                           "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                           "Resource": [f"{bucket_arn}/{p}/*" for p in sorted(write)]})
+    statements.append({"Sid": "UseTheBucketKeyThroughS3", "Effect": "Allow",
+                       "Action": ["kms:Decrypt"] + (["kms:GenerateDataKey"] if write else []), "Resource": key_arn,
+                       "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def load_balancer_controller() -> Document:
     """What the AWS Load Balancer Controller needs to run NLBs and ALBs for this cluster.
 

@@ -133,7 +133,13 @@ def analyze(resources: list[Registered], servicer=None) -> list[Finding]:
 
 
 def stack_findings(result: StackResult, servicer=None) -> list[Finding]:
-    return analyze(result.resources, servicer)
+    """The pack's findings for an evaluated stack; with the pack's default configuration they are computed once
+    per StackResult (the analysis is the costly part of a plan)."""
+    if servicer is not None:
+        return analyze(result.resources, servicer)
+    if result.findings is None:
+        result.findings = analyze(result.resources)
+    return list(result.findings)
 
 
 # ---- resources written by a test ---------------------------------------------------------------------

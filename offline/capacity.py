@@ -34,6 +34,31 @@ class Resources:
 # kubeflow/manifests README, prerequisites: 16 GB of RAM and 8 CPU cores for the whole install.
 KUBEFLOW_RECOMMENDED = Resources(cpu_m=8000, memory_mi=16 * 1024)
 
+# What each part of Kubeflow takes, per the pinned release's README ("Kubeflow Components Versions" table at
+# kubeflow/community-distribution@0d1a003: the larger of measured usage and configured requests). The
+# platform's parts always run; each application only when the stack turns it on (config kubeflow.applications).
+KUBEFLOW_PLATFORM = {
+    "Istio 1.30.1": Resources(750, 2364), "Dex 2.45.1": Resources(3, 27), "OAuth2-Proxy 7.15.2": Resources(3, 27),
+    "Dashboard v2.0.0": Resources(10, 302),
+}
+KUBEFLOW_APPLICATIONS = {
+    "pipelines": {"KFP 2.16.1": Resources(970, 3552)},
+    "notebooks": {"Notebooks v1.11.0": Resources(43, 806)},
+    "katib": {"Katib v0.19.0": Resources(13, 476)},
+    "trainer": {"Trainer v2.2.0": Resources(8, 143)},
+    "kserve": {"KServe v0.18.0": Resources(600, 1200), "KServe Models Web App v0.18.0": Resources(6, 259),
+               "Knative 1.22.0": Resources(1450, 1038)},
+}
+
+
+def kubeflow_needs(applications: set[str]) -> Resources:
+    """What the platform layer and these applications take."""
+    total = Resources(0, 0)
+    for part in [KUBEFLOW_PLATFORM, *(KUBEFLOW_APPLICATIONS[a] for a in sorted(applications))]:
+        for resources in part.values():
+            total += resources
+    return total
+
 # Requests of the add-ons at their pinned versions, read from each chart's values.yaml and the EKS add-ons'
 # upstream manifests: every Helm chart here (load balancer controller, external-dns, cert-manager,
 # cluster-autoscaler, external-secrets, NVIDIA device plugin) requests nothing; coredns 2 x 100m/70Mi
@@ -63,17 +88,27 @@ def allocatable(instance_type: str) -> Resources:
     return Resources(total_m - reserved_m, memory_mi)
 
 
-def always_on(resources: list[Registered]) -> tuple[Resources, int]:
-    """Allocatable of the untainted node groups at their minimum, and how many nodes that is."""
-    total, nodes = Resources(0, 0), 0
+def always_on(resources: list[Registered], drained: int = 0) -> tuple[Resources, int]:
+    """Allocatable of the untainted node groups at their minimum, and how many nodes that is; `drained`: with that
+    many of the largest nodes gone (an upgrade or an interruption draining one)."""
+    nodes_allocatable: list[Resources] = []
     for group in (r for r in resources if r.type == "aws:eks/nodeGroup:NodeGroup"):
         if group.inputs.get("taints"):
             continue
-        count = group.inputs["scalingConfig"]["minSize"]
         # cluster-autoscaler's assumption, enforced by config: every type of a group has one shape.
-        total += allocatable(group.inputs["instanceTypes"][0]).times(count)
-        nodes += count
-    return total, nodes
+        nodes_allocatable += [allocatable(group.inputs["instanceTypes"][0])] * group.inputs["scalingConfig"]["minSize"]
+    kept = sorted(nodes_allocatable, key=lambda r: (r.cpu_m, r.memory_mi))[:max(0, len(nodes_allocatable) - drained)]
+    total = Resources(0, 0)
+    for node in kept:
+        total += node
+    return total, len(kept)
+
+
+def applications_in(resources: list[Registered]) -> set[str]:
+    """The Kubeflow applications a stack installs: those whose overlay it applies."""
+    applied = {str(r.inputs.get("directory", "")).rsplit("/", 1)[-1] for r in resources
+               if r.type == "kubernetes:kustomize/v2:Directory"}
+    return {app for app in KUBEFLOW_APPLICATIONS if app in applied}
 
 
 def addon_requests(nodes: int) -> Resources:

@@ -8,6 +8,7 @@ created) and max (every group at its maximum, storage at its autoscaling ceiling
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,11 @@ class Estimate:
         return out
 
 
+@functools.cache
+def _read(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 class PriceTable:
     def __init__(self, data: dict[str, Any]):
         self.data = data
@@ -82,7 +88,7 @@ class PriceTable:
 
     @classmethod
     def load(cls, path: Path = PRICES_FILE) -> PriceTable:
-        return cls(yaml.safe_load(path.read_text()))
+        return cls(_read(path))
 
     def usd(self, key: str) -> float:
         return self.data["prices"][key]["usd"]
@@ -335,6 +341,7 @@ FREE: dict[str, str] = {
     "kubernetes:core/v1:Secret": "no charge (encrypted with the cluster's secrets key)",
     "kubernetes:security.istio.io/v1:RequestAuthentication": _ON_NODES,
     "kubernetes:cert-manager.io/v1:Certificate": "no charge (Let's Encrypt)",
+    "kubernetes:kubeflow.org/v1:Profile": "no charge (its namespace's pods run on the nodes)",
     "kubernetes:core/v1:Namespace": _ON_NODES,
     "kubernetes:storage.k8s.io/v1:StorageClass": "no charge; volumes are billed when claimed",
     "kubernetes:batch/v1:Job": _ON_NODES,

@@ -8,6 +8,7 @@ components and providers take no time of their own.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,10 @@ def variant(resource: Registered) -> str | None:
     if resource.type == "aws:eks/addon:Addon":
         return resource.inputs.get("addonName")
     if resource.type == "kubernetes:helm.sh/v3:Release":
-        return resource.inputs.get("chart")
+        chart = resource.inputs.get("chart")
+        service = (resource.inputs.get("values") or {}).get("service") or {}
+        # A gateway behind no load balancer is quick: nothing to provision.
+        return f"{chart} cluster-local" if chart == "gateway" and service.get("type") != "LoadBalancer" else chart
     if resource.type == "kubernetes:kustomize/v2:Directory":
         return str(resource.inputs.get("directory", "")).rstrip("/").rsplit("/", 1)[-1]
     return None
@@ -55,6 +59,11 @@ class DeployTime:
         return sum(step.seconds for step in self.critical_path)
 
 
+@functools.cache
+def load_times() -> dict[str, Any]:
+    return yaml.load(TIMES_FILE.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def create_seconds(resource: Registered, times: dict[str, Any]) -> float | None:
     if resource.component or is_provider(resource):
         return 0.0
@@ -65,7 +74,7 @@ def create_seconds(resource: Registered, times: dict[str, Any]) -> float | None:
 
 
 def estimate(resources: list[Registered], times: dict[str, Any] | None = None) -> DeployTime:
-    times = times if times is not None else yaml.safe_load(TIMES_FILE.read_text())
+    times = times if times is not None else load_times()
     tree = ResourceTree(resources)
     nodes = {r.urn: r for r in resources if not r.component}
     untimed: dict[str, int] = {}

@@ -90,6 +90,7 @@ class StackResult:
     exports: dict[str, Any] = field(default_factory=dict)
     secret_exports: set[str] = field(default_factory=set)
     error: BaseException | None = None
+    findings: list[Any] | None = None  # the pack's findings (default configuration), once computed
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]

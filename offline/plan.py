@@ -183,10 +183,16 @@ def _cost_section(plan: Plan, details: bool) -> list[str]:
 def _capacity_line(plan: Plan) -> str:
     available, nodes = capacity.always_on(plan.resources)
     addons = capacity.addon_requests(nodes)
-    needed = capacity.KUBEFLOW_RECOMMENDED + addons
-    verdict = "holds" if available.holds(needed) else "does NOT hold"
+    verdict = "holds" if available.holds(capacity.KUBEFLOW_RECOMMENDED + addons) else "does NOT hold"
+    drained, left = capacity.always_on(plan.resources, drained=1)
+    applications = capacity.applications_in(plan.resources)
+    needs = capacity.kubeflow_needs(applications) + capacity.addon_requests(left)
+    verdict_drained = "holds" if drained.holds(needs) else "does NOT hold"
     return (f"Always-on capacity: {nodes} CPU nodes at their minimum offer {available} to pods; that {verdict} "
-            f"Kubeflow's recommended {capacity.KUBEFLOW_RECOMMENDED} plus the add-ons' requests ({addons}).")
+            f"Kubeflow's recommended {capacity.KUBEFLOW_RECOMMENDED} plus the add-ons' requests ({addons}). With one "
+            f"node drained, {drained} {verdict_drained} what this stack runs: Kubeflow's platform and "
+            f"{', '.join(sorted(applications)) or 'no applications'} ({capacity.kubeflow_needs(applications)}, per the "
+            f"release's component table) plus the add-ons ({capacity.addon_requests(left)}).")
 
 
 def _deploy_section(plan: Plan) -> list[str]:
@@ -310,9 +316,14 @@ def _capacity_json(plan: Plan) -> dict[str, Any]:
     def figures(r: capacity.Resources) -> dict[str, int]:
         return {"cpu_millicores": r.cpu_m, "memory_mib": r.memory_mi}
 
+    drained, left = capacity.always_on(plan.resources, drained=1)
+    applications = capacity.applications_in(plan.resources)
     return {"always_on_nodes": nodes, "allocatable": figures(available),
             "addon_requests": figures(capacity.addon_requests(nodes)),
-            "kubeflow_recommended": figures(capacity.KUBEFLOW_RECOMMENDED)}
+            "kubeflow_recommended": figures(capacity.KUBEFLOW_RECOMMENDED),
+            "one_node_drained": {"allocatable": figures(drained), "applications": sorted(applications),
+                                 "kubeflow_needs": figures(capacity.kubeflow_needs(applications)),
+                                 "addon_requests": figures(capacity.addon_requests(left))}}
 
 
 def write(plan: Plan, directory: Path = PLAN_DIR) -> tuple[Path, Path]:

@@ -50,7 +50,11 @@ def _component_of(result, resource):
 
 def test_every_controller_runs_as_the_service_account_its_association_names(each_stack):
     releases = _releases(each_stack)
-    associations = each_stack.of_type(ASSOCIATION)
+    modules = ("load_balancer_controller", "external_dns", "cert_manager", "cluster_autoscaler", "external_secrets",
+               "storage")
+    add_ons = {r.urn for r in each_stack.resources if r.top_level and r.type.split(":")[1] in modules}
+    associations = [a for a in each_stack.of_type(ASSOCIATION)
+                    if _component_of(each_stack, a).urn in add_ons]
     assert {a.inputs["serviceAccount"] for a in associations} == {
         _dig(releases[chart].inputs["values"], path) for chart, path in SERVICE_ACCOUNT_VALUE.items()}
     for association in associations:
@@ -83,7 +87,9 @@ def test_every_pod_identity_role_trusts_only_eks_pods(each_stack):
     role_names = {a.inputs["roleArn"].rsplit("/", 1)[1] for a in each_stack.of_type(ASSOCIATION)}
     for addon in each_stack.of_type(ADDON):
         role_names |= {p["roleArn"].rsplit("/", 1)[1] for p in addon.inputs.get("podIdentityAssociations", [])}
-    assert len(role_names) == 8
+    # 8 add-ons, Pipelines' API server and UI, and one per team
+    teams = stack_config(each_stack.stack)[f"{PROJECT}:kubeflow"]["teams"]
+    assert len(role_names) == 8 + 2 + len(teams)
     for name in role_names:
         trust = json.loads(each_stack.one(ROLE, name).inputs["assumeRolePolicy"])
         assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},

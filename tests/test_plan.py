@@ -220,7 +220,7 @@ def test_critical_path_is_a_real_path_and_the_longest(each_stack, each_plan):
             direct |= set(deps)
         via_component = any(u in direct for u in _ancestors(by_urn[before.urn], by_urn))
         assert before.urn in direct or via_component, f"{after.name} does not wait for {before.name}"
-    times = deploy_time.yaml.safe_load(deploy_time.TIMES_FILE.read_text())
+    times = deploy_time.load_times()
     assert each_plan.deploy.critical_seconds == _longest_chain(each_stack.resources, times)
     assert each_plan.deploy.critical_seconds < each_plan.deploy.total_seconds
     assert any(step.type == "aws:eks/cluster:Cluster" for step in path)

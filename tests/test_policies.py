@@ -441,8 +441,8 @@ def test_pack_shape():
     assert any(isinstance(p, StackValidationPolicy) for p in ALL_POLICIES)
 
 
-def test_stacks_pass_the_pack(each_stack, pack):
-    found = stack_findings(each_stack, pack)
+def test_stacks_pass_the_pack(each_stack):
+    found = stack_findings(each_stack)  # the pack as published, in its default configuration
     assert found == [], "\n".join(f"{f.policy} [{f.level}]: {f.report}" for f in found)
 
 
@@ -472,6 +472,7 @@ def _has_unknown(value) -> bool:
     return value == WIRE_UNKNOWN
 
 
+@pytest.mark.xdist_group("previews")  # one worker evaluates the previews
 def test_a_first_preview_passes_with_every_policy_run(first_preview, pack):
     unknown = [r for r in first_preview.resources if _has_unknown(r.wire)]
     assert len(unknown) > 100  # ids and ARNs of resources not created yet really are unknown here
@@ -498,6 +499,7 @@ KNOWN_BAD_PARTS = [
 ]
 
 
+@pytest.mark.xdist_group("previews")
 @pytest.mark.parametrize("type_,name,change,policy", KNOWN_BAD_PARTS, ids=[c[3] for c in KNOWN_BAD_PARTS])
 def test_a_known_bad_part_is_caught_even_while_other_inputs_are_unknown(prod_preview, pack, type_, name, change,
                                                                         policy):
@@ -511,6 +513,7 @@ def test_a_known_bad_part_is_caught_even_while_other_inputs_are_unknown(prod_pre
     assert [f.urn for f in _found(pack, policy, [target])] == [target.urn]
 
 
+@pytest.mark.xdist_group("previews")  # one worker evaluates the previews
 def test_a_bucket_without_encryption_is_caught_while_its_name_is_unknown(first_preview, pack):
     resources = [r for r in first_preview.resources if r.type.startswith("aws:s3/") and r.type != SSE]
     found = [f for f in analyze(resources, pack) if f.policy == "s3-bucket-encrypted"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -80,6 +82,28 @@ class ExternalSecrets(pulumi.ComponentResource):
         self.key_arn = key.arn
         self._role = role
         self.register_outputs({"key_arn": self.key_arn})
+
+    def sync(self, resource_name: str, *, parent: pulumi.Resource, name: str, namespace: str,
+             remote_key: pulumi.Input[str], keys: Mapping[str, str], literals: Mapping[str, str] | None = None,
+             depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apiextensions.CustomResource:
+        """Keep the Kubernetes Secret <namespace>/<name> equal to one Secrets Manager secret: `keys` maps each key
+        of the Secret to a property of the remote (JSON) secret; `literals` are added as they are."""
+        target: dict[str, Any] = {"name": name, "creationPolicy": "Owner"}
+        if literals:
+            target["template"] = {"engineVersion": "v2", "mergePolicy": "Merge", "data": dict(literals)}
+        return k8s.apiextensions.CustomResource(
+            resource_name,
+            api_version="external-secrets.io/v1",
+            kind="ExternalSecret",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace),
+            spec={
+                "refreshInterval": "1h",
+                "secretStoreRef": {"kind": "ClusterSecretStore", "name": self.cluster_secret_store},
+                "target": target,
+                "data": [{"secretKey": key, "remoteRef": {"key": remote_key, "property": prop}}
+                         for key, prop in keys.items()],
+            },
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.store, *depends_on]))
 
     def grant_read(self, resource_name: str, *, parent: pulumi.Resource,
                    secret_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:

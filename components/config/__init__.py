@@ -21,12 +21,14 @@ from components.config.base import PROJECT, ConfigError, ConfigModel, Problems, 
 from components.config.cluster import ClusterConfig, NodeGroupConfig, node_groups_rules, role_name
 from components.config.data import CacheConfig, DatabaseConfig, DataConfig
 from components.config.environments import ENVIRONMENTS, PRODUCTION_REQUIREMENTS, Environment
+from components.config.kubeflow import ApplicationsConfig, KubeflowConfig, TeamConfig
 from components.config.mesh import CompanyIdpConfig, MeshConfig
 from components.config.network import MAX_AZS, NetworkConfig
 
 __all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "role_name", "NetworkConfig", "ClusterConfig",
            "NodeGroupConfig", "AddonsConfig", "DnsConfig", "DataConfig", "DatabaseConfig", "CacheConfig",
-           "MeshConfig", "CompanyIdpConfig", "Environment", "MAX_AZS", "SECTIONS"]
+           "MeshConfig", "CompanyIdpConfig", "KubeflowConfig", "ApplicationsConfig", "TeamConfig", "Environment",
+           "MAX_AZS", "SECTIONS"]
 
 NodeGroups = tuple[NodeGroupConfig, ...]
 
@@ -40,6 +42,7 @@ SECTIONS: dict[str, tuple[Any, bool, str]] = {
     "data": (DataConfig, False, "RDS, the session cache and the artifact bucket"),
     "mesh": (MeshConfig, True, "the front door (hostname, load balancer) and the login (first admin, company "
                                "identity provider)"),
+    "kubeflow": (KubeflowConfig, False, "Kubeflow's applications and the teams that use them"),
 }
 EnvironmentName = Literal[tuple(ENVIRONMENTS)]  # type: ignore[valid-type]
 TagMap = dict[str, str]
@@ -63,6 +66,7 @@ class StackConfig:
     addons: AddonsConfig
     data: DataConfig
     mesh: MeshConfig
+    kubeflow: KubeflowConfig
 
     @property
     def production(self) -> bool:
@@ -124,7 +128,8 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
 
     return StackConfig(stack=stack, environment=environment, region=region or "", tags=tags, **{
         "network": sections["network"], "cluster": sections["cluster"], "node_groups": sections["nodeGroups"],
-        "addons": sections["addons"], "data": sections["data"], "mesh": sections["mesh"]})
+        "addons": sections["addons"], "data": sections["data"], "mesh": sections["mesh"],
+        "kubeflow": sections["kubeflow"]})
 
 
 def _check_relations(problems: Problems, sections: dict[str, Any], context: Mapping[str, Any]) -> None:

@@ -41,14 +41,20 @@ CLUSTER_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {"logRetentionDays": 365},
 }
 DATABASE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"instanceClass": "db.t4g.medium", "allocatedStorageGiB": 20, "backupRetentionDays": 7, "multiAz": False,
+    "dev": {"instanceClass": "db.t4g.small", "allocatedStorageGiB": 20, "backupRetentionDays": 7, "multiAz": False,
             "logRetentionDays": 30, "monitoringIntervalSeconds": 60},
     "prod": {"instanceClass": "db.m7g.large", "allocatedStorageGiB": 100, "backupRetentionDays": 14, "multiAz": True,
              "logRetentionDays": 365, "monitoringIntervalSeconds": 15},
 }
 CACHE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"nodeType": "cache.t4g.small", "nodes": 1},
+    "dev": {"nodeType": "cache.t4g.micro", "nodes": 1},
     "prod": {"nodeType": "cache.m7g.large", "nodes": 2},
+}
+# KServe brings Knative Serving and a second gateway (~2 vCPU, 2.5 GiB requested between them): dev leaves it
+# out to keep its three always-on nodes for notebooks and pipelines; prod runs every application.
+KUBEFLOW_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": False},
+    "prod": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": True},
 }
 ARTIFACTS_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"noncurrentVersionDays": 30},

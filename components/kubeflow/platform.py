@@ -1,7 +1,11 @@
-"""KubeflowPlatform: Kubeflow's namespaces, roles, the Gateway every app routes through (HTTPS, HTTP
-redirected) and the Istio policies of Kubeflow's own Istio install: mesh-wide deny by default, the gateway's
-allow policy, and the Sidecars that limit egress. From the pinned release with our overlay
-(overlays/platform)."""
+"""KubeflowPlatform: what every Kubeflow application and team needs, from the pinned release:
+
+- overlays/platform: Kubeflow's namespaces, roles, the Gateway every app routes through (HTTPS, HTTP redirected)
+  and the Istio policies of Kubeflow's own Istio install (mesh-wide deny by default, the gateway's allow policy,
+  the Sidecars that limit egress);
+- overlays/dashboard: the central dashboard, the profile controller (teams' profiles) and the PodDefaults
+  admission webhook.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +18,24 @@ from components.mesh.istio import Istio
 from components.options import dependencies
 from components.overlay import overlay
 
-OVERLAY = Path(__file__).parent / "overlays" / "platform"
+OVERLAYS = Path(__file__).parent / "overlays"
 
 
 @dataclass
 class KubeflowPlatformArgs:
     istio: Istio
+    login: list[pulumi.Resource]  # the dashboard is reached through it
 
 
 class KubeflowPlatform(pulumi.ComponentResource):
-    ready: list[pulumi.Resource]  # the namespaces and the gateway exist: applications may follow
+    ready: list[pulumi.Resource]  # namespaces, gateway, profiles and webhooks exist: applications and teams follow
 
     def __init__(self, name: str, args: KubeflowPlatformArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:platform:KubeflowPlatform", name, None, opts)
         # Istio's CRDs for the Gateway, policies and Sidecars; istiod, so the namespaces' pods get sidecars.
-        self.ready = [overlay(f"{name}-platform", parent=self, path=OVERLAY,
-                              depends_on=[args.istio.crds, *args.istio.ready, *dependencies(opts)])]
+        platform = overlay(f"{name}-platform", parent=self, path=OVERLAYS / "platform",
+                           depends_on=[args.istio.crds, *args.istio.ready, *dependencies(opts)])
+        dashboard = overlay(f"{name}-dashboard", parent=self, path=OVERLAYS / "dashboard",
+                            depends_on=[platform, *args.login])
+        self.ready = [platform, dashboard]
         self.register_outputs({})

@@ -1,0 +1,45 @@
+"""Katib: hyperparameter tuning from the pinned release, its database (`katib`, created by the data tier's
+bootstrap job) on the stack's RDS. The overlay (overlays/katib) drops the in-cluster MySQL and reads the
+connection from Secret katib-mysql-secrets, kept here from Secrets Manager (the data tier's katib user)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from components.addons.external_secrets import ExternalSecrets
+from components.data.database import KATIB_DATABASE, Database
+from components.kubeflow.platform import KubeflowPlatform
+from components.mesh.upstream import KUBEFLOW_NAMESPACE
+from components.options import dependencies
+from components.overlay import overlay
+
+OVERLAY = Path(__file__).parent / "overlays" / "katib"
+DATABASE_SECRET = "katib-mysql-secrets"
+
+
+@dataclass
+class KatibArgs:
+    platform: KubeflowPlatform
+    database: Database
+    secrets: ExternalSecrets
+
+
+class Katib(pulumi.ComponentResource):
+    ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: KatibArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:katib:Katib", name, None, opts)
+        # The keys Katib's db-manager reads (pkg/db/v1beta1/mysql: DB_USER, DB_PASSWORD, KATIB_MYSQL_DB_*).
+        credentials = args.secrets.sync(
+            f"{name}-database-credentials", parent=self, name=DATABASE_SECRET, namespace=KUBEFLOW_NAMESPACE,
+            remote_key=args.database.katib_secret_name,
+            keys={"DB_USER": "username", "DB_PASSWORD": "password", "KATIB_MYSQL_DB_HOST": "host",
+                  "KATIB_MYSQL_DB_PORT": "port"},
+            literals={"KATIB_MYSQL_DB_DATABASE": KATIB_DATABASE},
+            depends_on=[*args.platform.ready])
+        self.ready = [overlay(f"{name}-katib", parent=self, path=OVERLAY,
+                              depends_on=[credentials, *args.platform.ready, *dependencies(opts)])]
+        self.register_outputs({})

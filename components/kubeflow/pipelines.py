@@ -1,0 +1,88 @@
+"""Pipelines: Kubeflow Pipelines on the stack's RDS and S3, with no access key anywhere.
+
+The overlay (overlays/pipelines) removes upstream's in-cluster MySQL and SeaweedFS and points every component at
+objects created here: the database endpoint and bucket (ConfigMap kfp-aws-config), the database user (Secret
+mysql-secret, from Secrets Manager through external-secrets). The API server and the UI reach S3 through the AWS
+default credential chain, i.e. EKS Pod Identity: the API server may read and write pipeline definitions and read
+every namespace's artifacts, the UI may read artifacts. Each team's runs get their own role (teams.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import iam
+from components.addons.external_secrets import ExternalSecrets
+from components.cluster.cluster import Cluster
+from components.data.artifact_store import ArtifactStore
+from components.data.database import Database
+from components.kubeflow import upstream
+from components.kubeflow.platform import KubeflowPlatform
+from components.mesh.upstream import KUBEFLOW_NAMESPACE
+from components.options import dependencies
+from components.overlay import overlay
+from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+
+OVERLAY = Path(__file__).parent / "overlays" / "pipelines"
+AWS_CONFIG = "kfp-aws-config"   # the overlay points the Deployments at these names
+DATABASE_SECRET = "mysql-secret"
+
+
+def s3_endpoint(region: str) -> str:
+    return f"s3.{region}.amazonaws.com"
+
+
+@dataclass
+class PipelinesArgs:
+    cluster: Cluster
+    platform: KubeflowPlatform
+    database: Database
+    artifacts: ArtifactStore
+    secrets: ExternalSecrets
+    region: str
+
+
+class Pipelines(pulumi.ComponentResource):
+    ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: PipelinesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:pipelines:Pipelines", name, None, opts)
+        bucket, key, region = args.artifacts.bucket_arn, args.artifacts.key_arn, args.region
+        after_platform = pulumi.ResourceOptions(parent=self, depends_on=[*args.platform.ready, *dependencies(opts)])
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-aws-config", metadata=k8s.meta.v1.ObjectMetaArgs(name=AWS_CONFIG, namespace=KUBEFLOW_NAMESPACE),
+            data={"dbHost": args.database.address, "dbPort": str(args.database.port),
+                  "bucketName": args.artifacts.bucket_name, "region": region, "s3Endpoint": s3_endpoint(region)},
+            opts=after_platform)
+        credentials = args.secrets.sync(
+            f"{name}-database-credentials", parent=self, name=DATABASE_SECRET, namespace=KUBEFLOW_NAMESPACE,
+            remote_key=args.database.kubeflow_secret_name, keys={"username": "username", "password": "password"},
+            depends_on=[*args.platform.ready])
+        roles = [
+            ServiceAccountRole(
+                f"{name}-api-server",
+                ServiceAccountRoleArgs(
+                    cluster_name=args.cluster.name, namespace=upstream.PIPELINE_API_SERVER[0],
+                    service_account=upstream.PIPELINE_API_SERVER[1],
+                    policy=pulumi.Output.all(bucket, key).apply(lambda a: iam.artifact_access(
+                        a[0], a[1], region, read=[upstream.ARTIFACT_PREFIX],
+                        write=[upstream.PIPELINE_DEFINITIONS_PREFIX], list_bucket=True))),
+                opts=pulumi.ResourceOptions(parent=self)),
+            ServiceAccountRole(
+                f"{name}-ui",
+                ServiceAccountRoleArgs(
+                    cluster_name=args.cluster.name, namespace=upstream.PIPELINE_UI[0],
+                    service_account=upstream.PIPELINE_UI[1],
+                    policy=pulumi.Output.all(bucket, key).apply(lambda a: iam.artifact_access(
+                        a[0], a[1], region, read=[upstream.ARTIFACT_PREFIX], write=[]))),
+                opts=pulumi.ResourceOptions(parent=self)),
+        ]
+        # The associations exist before the pods start: Pod Identity is injected only at pod creation.
+        self.ready = [overlay(f"{name}-pipelines", parent=self, path=OVERLAY,
+                              depends_on=[*args.platform.ready, config, credentials,
+                                          *[r for role in roles for r in role.ready]])]
+        self.register_outputs({})

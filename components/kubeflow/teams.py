@@ -1,0 +1,116 @@
+"""Team: one config entry is one team's Kubeflow profile, created in one `pulumi up`:
+
+- its namespace, made here before the profile (with the `owner` annotation the profile controller adopts it by), so
+  the objects below never race the controller that would otherwise create it;
+- the Profile: owner, and a resource quota including NVIDIA GPUs;
+- an AWS role for the namespace's default-editor (what its pipeline runs and notebooks run as), allowed only
+  the team's own prefix of the artifact bucket, through EKS Pod Identity;
+- Pipelines' per-namespace settings that KFP's removed profile controller wrote with static keys: the launcher's
+  pipeline root and Argo's artifact repository on that prefix, credentials from the environment.
+
+Removing a team deletes its namespace and role; its artifacts stay in S3.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import iam
+from components.cluster.cluster import Cluster
+from components.config import TeamConfig
+from components.data.artifact_store import ArtifactStore
+from components.kubeflow import upstream
+from components.kubeflow.platform import KubeflowPlatform
+from components.options import dependencies
+from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+
+TEAM_LABEL = "mlplatform.io/team"
+
+
+def artifact_prefix(team: str) -> str:
+    return f"{upstream.ARTIFACT_PREFIX}/{team}"
+
+
+def pipeline_root(bucket: str, team: str, region: str) -> str:
+    # The query string makes the launcher open the bucket with the default credential chain (fromEnv) and
+    # carries the region, which that path does not otherwise know (KFP backend/src/v2/config/s3.go).
+    return f"s3://{bucket}/{artifact_prefix(team)}/v2/artifacts?region={region}"
+
+
+def artifact_repository(bucket: str, team: str, region: str) -> str:
+    """Argo's artifact repository for the namespace: S3 with the SDK's credentials (Pod Identity), TLS."""
+    return json.dumps({"archiveLogs": True, "s3": {
+        "endpoint": f"s3.{region}.amazonaws.com", "bucket": bucket, "region": region, "insecure": False,
+        "useSDKCreds": True, "keyFormat": f"{artifact_prefix(team)}/{upstream.ARGO_KEY_FORMAT}"}})
+
+
+@dataclass
+class TeamArgs:
+    config: TeamConfig
+    cluster: Cluster
+    platform: KubeflowPlatform
+    artifacts: ArtifactStore
+    region: str
+    pipelines: bool  # whether Pipelines runs (its per-namespace settings are then written)
+
+
+class Team(pulumi.ComponentResource):
+    namespace: str
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TeamArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:teams:Team", name, None, opts)
+        team, region = args.config, args.region
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=team.name, labels={TEAM_LABEL: team.name},
+                                                annotations={upstream.OWNER_ANNOTATION: team.owner}),
+            # The profile controller must be running to adopt it and add its labels (sidecar injection, Pod
+            # Security, pipelines) before any pod starts in it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.platform.ready, *dependencies(opts)]))
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        k8s.apiextensions.CustomResource(
+            f"{name}-profile",
+            api_version=upstream.PROFILE_API_VERSION, kind="Profile",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=team.name),
+            spec={"owner": {"kind": "User", "name": team.owner},
+                  "resourceQuotaSpec": {"hard": {"requests.cpu": team.cpu, "requests.memory": team.memory,
+                                                 "requests.nvidia.com/gpu": str(team.gpus)}}},
+            opts=in_namespace)
+        role = ServiceAccountRole(
+            f"{name}-artifacts",
+            ServiceAccountRoleArgs(
+                cluster_name=args.cluster.name, namespace=team.name, service_account=upstream.PROFILE_EDITOR,
+                policy=pulumi.Output.all(args.artifacts.bucket_arn, args.artifacts.key_arn).apply(
+                    lambda a: iam.artifact_access(a[0], a[1], region, read=[], write=[artifact_prefix(team.name)])),
+                tags={TEAM_LABEL: team.name}),
+            opts=pulumi.ResourceOptions(parent=self))
+        if args.pipelines:
+            bucket = args.artifacts.bucket_name
+            k8s.core.v1.ConfigMap(
+                f"{name}-launcher", metadata=_meta(upstream.LAUNCHER_CONFIG, team.name),
+                data={"defaultPipelineRoot": bucket.apply(lambda b: pipeline_root(b, team.name, region))},
+                opts=in_namespace)
+            k8s.core.v1.ConfigMap(
+                f"{name}-artifact-repositories",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=upstream.ARTIFACT_REPOSITORIES, namespace=team.name,
+                    annotations={upstream.ARGO_DEFAULT_REPOSITORY_ANNOTATION: upstream.ARTIFACT_REPOSITORY_KEY}),
+                data={upstream.ARTIFACT_REPOSITORY_KEY: bucket.apply(
+                    lambda b: artifact_repository(b, team.name, region))},
+                opts=in_namespace)
+            host, port = upstream.METADATA_GRPC_SERVICE
+            k8s.core.v1.ConfigMap(
+                f"{name}-metadata-grpc", metadata=_meta(upstream.METADATA_GRPC_CONFIG, team.name),
+                data={"METADATA_GRPC_SERVICE_HOST": host, "METADATA_GRPC_SERVICE_PORT": port}, opts=in_namespace)
+        self.namespace = team.name
+        self.role_arn = role.role_arn
+        self.register_outputs({"role_arn": self.role_arn})
+
+
+def _meta(name: str, namespace: str) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace)
