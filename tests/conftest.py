@@ -1,10 +1,15 @@
-"""Shared fixtures: the real dev and prod stacks, and one variant of each, evaluated once per session.
+"""Shared fixtures: the real dev and prod stacks, and one variant of each, evaluated once per test run.
 
 A whole-program evaluation costs about a second, so changes that touch separate parts of the config share
-one variant evaluation instead of one each; every test names the change it relies on.
+one variant evaluation instead of one each; every test names the change it relies on. The tests run on every
+CPU (pytest-xdist): the first worker to need an evaluation makes it and the others read it (the pattern in
+pytest-xdist's documentation, "Making session-scoped fixtures execute only once").
 """
 
+import pickle
+
 import pytest
+from filelock import FileLock
 
 from offline.engine import StackResult, evaluate
 
@@ -16,6 +21,24 @@ EVERYDAY_DATABASE = {"instanceClass": "db.r7g.xlarge", "allocatedStorageGiB": 20
                      "backupRetentionDays": 30}
 
 
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory, request):
+    """shared(name, make): make() once per test run, by whichever worker asks first; the others read it."""
+    distributed = hasattr(request.config, "workerinput")  # set on pytest-xdist's workers
+
+    def once(name, make):
+        if not distributed:
+            return make()
+        path = tmp_path_factory.getbasetemp().parent / f"{name}.pickle"
+        with FileLock(f"{path}.lock"):
+            if path.exists():
+                return pickle.loads(path.read_bytes())
+            made = make()
+            path.write_bytes(pickle.dumps(made))
+            return made
+    return once
+
+
 def _evaluated(stack: str, change=None) -> StackResult:
     result = evaluate(stack, change)
     if result.error:
@@ -24,13 +47,13 @@ def _evaluated(stack: str, change=None) -> StackResult:
 
 
 @pytest.fixture(scope="session")
-def dev() -> StackResult:
-    return _evaluated("dev")
+def dev(shared) -> StackResult:
+    return shared("dev", lambda: _evaluated("dev"))
 
 
 @pytest.fixture(scope="session")
-def prod() -> StackResult:
-    return _evaluated("prod")
+def prod(shared) -> StackResult:
+    return shared("prod", lambda: _evaluated("prod"))
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])
@@ -51,11 +74,11 @@ def _dev_changes(c):
 
 
 @pytest.fixture(scope="session")
-def dev_variant() -> StackResult:
+def dev_variant(shared) -> StackResult:
     """dev with: EFS off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons
     pinned, TLS required
     by the database, NAT / flow-log settings left to the environment's defaults, and a company identity provider."""
-    return _evaluated("dev", _dev_changes)
+    return shared("dev_variant", lambda: _evaluated("dev", _dev_changes))
 
 
 def _prod_changes(c):
@@ -70,8 +93,8 @@ def _prod_changes(c):
 
 
 @pytest.fixture(scope="session")
-def prod_variant() -> StackResult:
+def prod_variant(shared) -> StackResult:
     """prod with everyday changes (bigger database and cache, longer version history), its GPU group on
     p4d/p4de (8 A100s each), NAT / flow-log settings left to the environment's defaults, and an internal front door
     with its own hostname."""
-    return _evaluated("prod", _prod_changes)
+    return shared("prod_variant", lambda: _evaluated("prod", _prod_changes))

@@ -4,10 +4,11 @@ import json
 import shutil
 
 import pytest
+import yaml
 
 from components.instance_types import CATALOGUE
 from offline import capacity, cost, deploy_time, plan
-from offline.engine import ROOT, evaluate, stack_config
+from offline.engine import ROOT, stack_config
 from offline.tree import is_provider
 
 DEV_IDLE_BUDGET = 350.0  # USD per month: what dev may cost with nothing running on it (issue: cost as a constraint)
@@ -17,26 +18,20 @@ def _plan(result):
     return plan.from_result(result, plan.usage_profile(stack_config(result.stack)))
 
 
-@pytest.fixture(scope="module")
-def dev_plan(dev):
-    return _plan(dev)
+@pytest.fixture(scope="session")
+def dev_plan(dev, shared):
+    return shared("dev_plan", lambda: _plan(dev))
 
 
-@pytest.fixture(scope="module")
-def prod_plan(prod):
-    return _plan(prod)
+@pytest.fixture(scope="session")
+def prod_plan(prod, shared):
+    return shared("prod_plan", lambda: _plan(prod))
 
 
 @pytest.fixture(scope="module")
 def each_plan(each_stack, dev_plan, prod_plan):
     """The plan of `each_stack` (so a test may use both)."""
     return {"dev": dev_plan, "prod": prod_plan}[each_stack.stack]
-
-
-def _changed(stack, change):
-    result = evaluate(stack, change)
-    assert result.error is None, result.error
-    return cost.estimate(result.resources, plan.usage_profile(stack_config(stack)))
 
 
 # ---- the committed plans are the plans of the code -------------------------------------------------------
@@ -91,19 +86,46 @@ def test_protected_and_retained_are_listed(prod_plan, prod, dev_plan):
 
 # ---- the policy verdicts -----------------------------------------------------------------------------------
 
-def test_a_mandatory_violation_is_reported_and_fails_the_command(tmp_path, capsys):
+def _program_with(tmp_path, change):
+    """A copy of the program whose dev stack file has `change` applied."""
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "Pulumi.dev.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text().replace(
-        "backupRetentionDays: 7", "backupRetentionDays: 1"))
-    assert plan.main(["dev"], program=tmp_path, out=tmp_path) == 1
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    change(stack["config"])
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack))
+    return tmp_path
+
+
+def _grow_and_break(c):
+    """One more node group, a bigger database class, and backups too short for the pack."""
+    c["mlplatform:nodeGroups"].append({"name": "batch", "instanceTypes": ["m6i.xlarge"], "minSize": 1,
+                                       "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 50})
+    c["mlplatform:data"]["database"].update(instanceClass="db.t4g.medium", backupRetentionDays=1)
+
+
+def test_the_command_reports_a_violation_and_the_cost_of_a_change(tmp_path, capsys, dev_plan):
+    """Through `python -m offline.plan`'s entry point: a mandatory violation is printed, written and fails the
+    command; one more node group and a bigger database class cost exactly their prices more."""
+    program = _program_with(tmp_path, _grow_and_break)
+    assert plan.main(["dev"], program=program, out=tmp_path / "plan") == 1
     out, err = capsys.readouterr()
     # the report is still printed and written, with the pack's own words
     assert "**mandatory** `rds-backups-kept` on `database/database-mysql`: " in out
     assert "backups are kept 1 days, fewer than 7" in out
     assert "1 mandatory policy violation(s)" in err
-    [violation] = json.loads((tmp_path / "dev.json").read_text())["policies"]["mandatory"]
+    written = json.loads((tmp_path / "plan" / "dev.json").read_text())
+    [violation] = written["policies"]["mandatory"]
     assert (violation["policy"], violation["resource"]) == ("rds-backups-kept", "database/database-mysql")
+
+    prices = cost.PriceTable.load()
+    one_node = prices.ec2["m6i.xlarge"] * prices.hours + 50 * prices.usd("ebs_gp3_gb_month")
+    table = prices.data["rds_mysql_instance_hour"]
+    database_step = (table["db.t4g.medium"]["single_az"] - table["db.t4g.small"]["single_az"]) * prices.hours
+    assert written["cost"]["idle_per_month"] == pytest.approx(dev_plan.cost.idle + one_node + database_step, abs=0.01)
+    assert written["cost"]["max_per_month"] == pytest.approx(dev_plan.cost.max + 3 * one_node + database_step,
+                                                             abs=0.01)
+    items = {line["item"] for line in written["cost"]["lines"]}
+    assert "cluster-batch-ng: 1-3 x m6i.xlarge on-demand" in items and any("db.t4g.medium" in i for i in items)
 
 
 def test_a_config_error_raises_the_preview_message():
@@ -166,23 +188,6 @@ def test_spot_is_priced_below_on_demand_from_the_cheapest_listed_type(dev):
     cheapest = min(prices.ec2[t] for t in system.inputs["instanceTypes"])
     minimum = system.inputs["scalingConfig"]["minSize"]
     assert line.idle == pytest.approx(minimum * cheapest * prices.spot_factor * prices.hours)
-
-
-def test_one_more_node_group_and_a_bigger_database_cost_exactly_their_price_more(dev_plan):
-    def grow(c):
-        c["mlplatform:nodeGroups"].append({"name": "batch", "instanceTypes": ["m6i.xlarge"], "minSize": 1,
-                                           "desiredSize": 1, "maxSize": 3, "diskSizeGiB": 50})
-        c["mlplatform:data"]["database"].update(instanceClass="db.t4g.medium")
-
-    bigger = _changed("dev", grow)
-    prices = cost.PriceTable.load()
-    one_node = prices.ec2["m6i.xlarge"] * prices.hours + 50 * prices.usd("ebs_gp3_gb_month")
-    table = prices.data["rds_mysql_instance_hour"]
-    database_step = (table["db.t4g.medium"]["single_az"] - table["db.t4g.small"]["single_az"]) * prices.hours
-    assert bigger.idle == pytest.approx(dev_plan.cost.idle + one_node + database_step)
-    assert bigger.max == pytest.approx(dev_plan.cost.max + 3 * one_node + database_step)
-    lines = {line.item for line in bigger.lines}
-    assert "cluster-batch-ng: 1-3 x m6i.xlarge on-demand" in lines and any("db.t4g.medium" in i for i in lines)
 
 
 def test_prod_prices_multi_az_and_on_demand(prod_plan):

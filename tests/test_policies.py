@@ -448,18 +448,20 @@ def test_stacks_pass_the_pack(each_stack):
 
 # ---- preview: what a first `pulumi preview` shows the pack ---------------------------------------
 
-@pytest.fixture(scope="module")
-def prod_preview():
-    result = evaluate("prod", preview=True)
-    assert result.error is None
-    return result
+@pytest.fixture(scope="session")
+def prod_preview(shared):
+    return shared("prod_preview", lambda: _previewed("prod"))
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
-def first_preview(request, prod_preview):
+@pytest.fixture(scope="session", params=["dev", "prod"])
+def first_preview(request, prod_preview, shared):
     if request.param == "prod":
         return prod_preview
-    result = evaluate("dev", preview=True)
+    return shared("dev_preview", lambda: _previewed("dev"))
+
+
+def _previewed(stack):
+    result = evaluate(stack, preview=True)
     assert result.error is None
     return result
 
@@ -472,7 +474,6 @@ def _has_unknown(value) -> bool:
     return value == WIRE_UNKNOWN
 
 
-@pytest.mark.xdist_group("previews")  # one worker evaluates the previews
 def test_a_first_preview_passes_with_every_policy_run(first_preview, pack):
     unknown = [r for r in first_preview.resources if _has_unknown(r.wire)]
     assert len(unknown) > 100  # ids and ARNs of resources not created yet really are unknown here
@@ -499,7 +500,6 @@ KNOWN_BAD_PARTS = [
 ]
 
 
-@pytest.mark.xdist_group("previews")
 @pytest.mark.parametrize("type_,name,change,policy", KNOWN_BAD_PARTS, ids=[c[3] for c in KNOWN_BAD_PARTS])
 def test_a_known_bad_part_is_caught_even_while_other_inputs_are_unknown(prod_preview, pack, type_, name, change,
                                                                         policy):
@@ -513,7 +513,6 @@ def test_a_known_bad_part_is_caught_even_while_other_inputs_are_unknown(prod_pre
     assert [f.urn for f in _found(pack, policy, [target])] == [target.urn]
 
 
-@pytest.mark.xdist_group("previews")  # one worker evaluates the previews
 def test_a_bucket_without_encryption_is_caught_while_its_name_is_unknown(first_preview, pack):
     resources = [r for r in first_preview.resources if r.type.startswith("aws:s3/") and r.type != SSE]
     found = [f for f in analyze(resources, pack) if f.policy == "s3-bucket-encrypted"]

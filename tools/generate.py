@@ -220,7 +220,8 @@ def environments_table() -> str:
                   *[str(environments.ENVIRONMENTS[n].production).lower() for n in names])]
     tables = {"network": environments.NETWORK_DEFAULTS, "cluster": environments.CLUSTER_DEFAULTS,
               "data.database": environments.DATABASE_DEFAULTS, "data.cache": environments.CACHE_DEFAULTS,
-              "data.artifacts": environments.ARTIFACTS_DEFAULTS}
+              "data.artifacts": environments.ARTIFACTS_DEFAULTS,
+              "kubeflow.applications": environments.KUBEFLOW_DEFAULTS}
     for prefix, table in tables.items():
         for key in table["dev"]:
             values = [table[environments.ENVIRONMENTS[n].defaults][key] for n in names]
