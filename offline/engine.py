@@ -103,6 +103,22 @@ class StackResult:
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
 
+    def all_dependencies(self, resource: Registered) -> set[str]:
+        """The URNs `resource` depends on as recorded, directly or through what it depends on."""
+        seen, todo = set(), [resource]
+        while todo:
+            for urn in todo.pop().dependencies:
+                if urn not in seen:
+                    seen.add(urn)
+                    todo.append(self.by_urn(urn))
+        return seen
+
+    def kubernetes_object(self, type_: str, name: str, namespace: str | None = None) -> Registered:
+        """The one Kubernetes object of `type_` whose metadata names it `name` in `namespace`."""
+        [found] = [r for r in self.of_type(type_) if r.inputs["metadata"]["name"] == name
+                   and r.inputs["metadata"].get("namespace") == namespace]
+        return found
+
     def subnet_ids(self, tier: str) -> list[str]:
         """Sorted ids of the network's `tier` ("public", "private", "database") subnets."""
         return sorted(self.ids_of(s) for s in self.of_type("aws:ec2/subnet:Subnet")

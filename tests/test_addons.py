@@ -176,17 +176,7 @@ def test_every_other_chart_installs_after_the_load_balancer_controller(each_stac
     others = [r for r in each_stack.of_type(RELEASE) if r.urn != controller.urn]
     assert len(others) >= 9
     for release in others:
-        assert controller.urn in _waits_for(each_stack, release), release.inputs["chart"]
-
-
-def _waits_for(result, resource):
-    seen, todo = set(), [resource]
-    while todo:
-        for urn in todo.pop().dependencies:
-            if urn not in seen:
-                seen.add(urn)
-                todo.append(result.by_urn(urn))
-    return seen
+        assert controller.urn in each_stack.all_dependencies(release), release.inputs["chart"]
 
 
 def test_kubernetes_resources_wait_for_nodes_and_dns(each_stack):
@@ -195,7 +185,7 @@ def test_kubernetes_resources_wait_for_nodes_and_dns(each_stack):
     coredns = next(a.urn for a in each_stack.of_type(ADDON) if a.inputs["addonName"] == "coredns")
     for resource in each_stack.resources:
         if not resource.component and resource.type.startswith("kubernetes:"):
-            assert node_groups | {coredns} <= _waits_for(each_stack, resource), resource.name
+            assert node_groups | {coredns} <= each_stack.all_dependencies(resource), resource.name
 
 
 def test_load_balancer_controller_values(each_stack):

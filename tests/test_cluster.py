@@ -132,17 +132,7 @@ def test_kubernetes_resources_wait_for_the_deployers_access(each_stack):
     deployer = next(a.urn for a in each_stack.of_type(ACCESS_POLICY) if "mlplatform-deploy" in a.inputs["principalArn"])
     for resource in each_stack.resources:
         if not resource.component and resource.type.startswith("kubernetes:"):
-            assert deployer in _waits_for(each_stack, resource), resource.name
-
-
-def _waits_for(result, resource):
-    seen, todo = set(), [resource]
-    while todo:
-        for urn in todo.pop().dependencies:
-            if urn not in seen:
-                seen.add(urn)
-                todo.append(result.by_urn(urn))
-    return seen
+            assert deployer in each_stack.all_dependencies(resource), resource.name
 
 
 def _sgs(result):

@@ -26,12 +26,6 @@ OVERLAYS = ROOT / "components" / "kubeflow" / "overlays"
 BUCKET = "mlplatform-{}-artifacts-123456789012-us-east-1"
 
 
-def _named(result, type_, name, namespace=None):
-    [found] = [r for r in result.of_type(type_) if r.inputs["metadata"]["name"] == name
-               and r.inputs["metadata"].get("namespace") == namespace]
-    return found
-
-
 def _teams(stack):
     return stack_config(stack)[f"{PROJECT}:kubeflow"]["teams"]
 
@@ -49,15 +43,15 @@ def _patches(name):
 # ---- Pipelines on RDS and S3 ------------------------------------------------------------------------------
 
 def test_pipelines_point_at_this_stacks_database_and_bucket(each_stack):
-    data = _named(each_stack, CONFIG_MAP, "kfp-aws-config", "kubeflow").inputs["data"]
+    data = each_stack.kubernetes_object(CONFIG_MAP, "kfp-aws-config", "kubeflow").inputs["data"]
     database = each_stack.one("aws:rds/instance:Instance")
     assert data["dbHost"] == each_stack.exports["database_endpoint"] == \
         f"{database.inputs['identifier']}.abcdefghijkl.us-east-1.rds.amazonaws.com"
     assert data["dbPort"] == "3306"
     assert data["bucketName"] == each_stack.exports["artifact_bucket"] == BUCKET.format(each_stack.stack)
     assert (data["region"], data["s3Endpoint"]) == ("us-east-1", "s3.us-east-1.amazonaws.com")
-    credentials = _named(each_stack, "kubernetes:external-secrets.io/v1:ExternalSecret", "mysql-secret",
-                         "kubeflow").inputs["spec"]
+    credentials = each_stack.kubernetes_object("kubernetes:external-secrets.io/v1:ExternalSecret", "mysql-secret",
+                                               "kubeflow").inputs["spec"]
     assert {(d["secretKey"], d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in credentials["data"]} == {
         ("username", f"mlplatform-{each_stack.stack}/kubeflow/mysql", "username"),
         ("password", f"mlplatform-{each_stack.stack}/kubeflow/mysql", "password")}
@@ -186,23 +180,23 @@ def test_a_team_lists_only_its_own_prefix(policies):
 def test_a_team_gets_its_profile_quota_and_pipeline_settings_on_its_prefix(prod):
     team = next(t for t in _teams("prod") if t["gpus"])
     name, bucket = team["name"], BUCKET.format("prod")
-    namespace = _named(prod, "kubernetes:core/v1:Namespace", name).inputs["metadata"]
+    namespace = prod.kubernetes_object("kubernetes:core/v1:Namespace", name).inputs["metadata"]
     assert namespace["annotations"] == {upstream.OWNER_ANNOTATION: team["owner"]}  # the profile controller adopts it
-    profile = _named(prod, "kubernetes:kubeflow.org/v1:Profile", name)
+    profile = prod.kubernetes_object("kubernetes:kubeflow.org/v1:Profile", name)
     assert profile.inputs["spec"]["owner"] == {"kind": "User", "name": team["owner"]}
     assert profile.inputs["spec"]["resourceQuotaSpec"]["hard"] == {
         "requests.cpu": team["cpu"], "requests.memory": team["memory"], "requests.nvidia.com/gpu": str(team["gpus"])}
     assert prod.one("kubernetes:core/v1:Namespace", f"team-{name}-namespace").urn in profile.dependencies
-    launcher = _named(prod, CONFIG_MAP, upstream.LAUNCHER_CONFIG, name).inputs["data"]
+    launcher = prod.kubernetes_object(CONFIG_MAP, upstream.LAUNCHER_CONFIG, name).inputs["data"]
     assert launcher["defaultPipelineRoot"] == f"s3://{bucket}/{artifact_prefix(name)}/v2/artifacts?region=us-east-1"
-    repositories = _named(prod, CONFIG_MAP, upstream.ARTIFACT_REPOSITORIES, name).inputs
+    repositories = prod.kubernetes_object(CONFIG_MAP, upstream.ARTIFACT_REPOSITORIES, name).inputs
     assert repositories["metadata"]["annotations"] == {upstream.ARGO_DEFAULT_REPOSITORY_ANNOTATION:
                                                        upstream.ARTIFACT_REPOSITORY_KEY}
     s3 = yaml.safe_load(repositories["data"][upstream.ARTIFACT_REPOSITORY_KEY])["s3"]
     assert (s3["bucket"], s3["region"], s3["useSDKCreds"], s3["insecure"]) == (bucket, "us-east-1", True, False)
     assert s3["keyFormat"].startswith(f"{artifact_prefix(name)}/")
     assert "accessKeySecret" not in s3
-    grpc = _named(prod, CONFIG_MAP, upstream.METADATA_GRPC_CONFIG, name).inputs["data"]
+    grpc = prod.kubernetes_object(CONFIG_MAP, upstream.METADATA_GRPC_CONFIG, name).inputs["data"]
     assert grpc == {"METADATA_GRPC_SERVICE_HOST": "metadata-grpc-service.kubeflow",
                     "METADATA_GRPC_SERVICE_PORT": "8080"}
 
@@ -266,8 +260,8 @@ def test_a_gpu_notebook_asks_for_gpus_tolerates_their_taint_and_selects_their_no
 # ---- Katib, Trainer, KServe ------------------------------------------------------------------------------
 
 def test_katib_reads_its_database_from_secrets_manager(each_stack):
-    spec = _named(each_stack, "kubernetes:external-secrets.io/v1:ExternalSecret", "katib-mysql-secrets",
-                  "kubeflow").inputs["spec"]
+    spec = each_stack.kubernetes_object("kubernetes:external-secrets.io/v1:ExternalSecret", "katib-mysql-secrets",
+                                        "kubeflow").inputs["spec"]
     remote = f"mlplatform-{each_stack.stack}/kubeflow/katib-mysql"
     assert {(d["secretKey"], d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in spec["data"]} == {
         ("DB_USER", remote, "username"), ("DB_PASSWORD", remote, "password"), ("KATIB_MYSQL_DB_HOST", remote, "host"),

@@ -157,23 +157,18 @@ def test_the_hostname_must_be_in_the_zone():
 
 # ---- the login -------------------------------------------------------------------------------------------
 
-def _named(result, kind, name, namespace):
-    return next(r for r in result.of_type(kind) if r.inputs["metadata"]["name"] == name
-                and r.inputs["metadata"].get("namespace") == namespace)
-
-
 def _secret(result, name, namespace):
     """A Kubernetes Secret's data: the provider sends it as a secret as a whole (fails if it was not)."""
-    return secret_value(_named(result, SECRET, name, namespace).inputs["stringData"])
+    return secret_value(result.kubernetes_object(SECRET, name, namespace).inputs["stringData"])
 
 
 def test_dex_gets_every_object_its_upstream_deployment_reads(each_stack):
     dex = next(o for o in upstream.RELIED_ON if o.kind == "Deployment" and o.name == "dex")
     for read in dex.reads:
         kind, name = read.split("/")
-        assert _named(each_stack, f"kubernetes:core/v1:{kind}", name, dex.namespace)
-    config = yaml.safe_load(_named(each_stack, "kubernetes:core/v1:ConfigMap", "dex", "auth").inputs["data"][
-        "config.yaml"])
+        assert each_stack.kubernetes_object(f"kubernetes:core/v1:{kind}", name, dex.namespace)
+    dex_config = each_stack.kubernetes_object("kubernetes:core/v1:ConfigMap", "dex", "auth")
+    config = yaml.safe_load(dex_config.inputs["data"]["config.yaml"])
     assert config["issuer"] == upstream.DEX_ISSUER  # what oauth2-proxy's config and the dex-jwt policy trust
     [admin] = config["staticPasswords"]
     assert admin["email"] == stack_config(each_stack.stack)[f"{PROJECT}:mesh"]["adminEmail"]
@@ -206,8 +201,8 @@ def test_oauth2_proxy_reads_exactly_the_secrets_the_program_creates():
 
 
 def test_sessions_go_to_this_stacks_cache_over_tls(each_stack):
-    external = _named(each_stack, CUSTOM.format("external-secrets.io/v1", "ExternalSecret"), "oauth2-proxy-redis",
-                      "oauth2-proxy").inputs["spec"]
+    external = each_stack.kubernetes_object(CUSTOM.format("external-secrets.io/v1", "ExternalSecret"),
+                                            "oauth2-proxy-redis", "oauth2-proxy").inputs["spec"]
     assert external["target"]["name"] == "oauth2-proxy-redis"
     cache_secret = each_stack.one("aws:secretsmanager/secret:Secret", "session-cache-secret").inputs["name"]
     assert {(d["secretKey"], d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in external["data"]} == {
@@ -218,8 +213,8 @@ def test_sessions_go_to_this_stacks_cache_over_tls(each_stack):
 
 
 def test_machine_tokens_are_trusted_from_this_clusters_issuer(each_stack):
-    policy = _named(each_stack, CUSTOM.format("security.istio.io/v1", "RequestAuthentication"), "m2m-token-issuer",
-                    "istio-system").inputs["spec"]
+    policy = each_stack.kubernetes_object(CUSTOM.format("security.istio.io/v1", "RequestAuthentication"),
+                                          "m2m-token-issuer", "istio-system").inputs["spec"]
     [rule] = policy["jwtRules"]
     assert rule["issuer"] == CLUSTER_OIDC_ISSUER
     assert policy["selector"]["matchLabels"] == {"app": upstream.GATEWAY_LABELS["app"]}
@@ -228,8 +223,8 @@ def test_machine_tokens_are_trusted_from_this_clusters_issuer(each_stack):
 
 
 def test_a_company_identity_provider_signs_in_through_dex(dev_variant):
-    config = yaml.safe_load(_named(dev_variant, "kubernetes:core/v1:ConfigMap", "dex", "auth").inputs["data"][
-        "config.yaml"])
+    dex_config = dev_variant.kubernetes_object("kubernetes:core/v1:ConfigMap", "dex", "auth")
+    config = yaml.safe_load(dex_config.inputs["data"]["config.yaml"])
     [connector] = config["connectors"]
     assert connector["name"] == COMPANY_IDP["name"]
     assert connector["config"]["redirectURI"] == f"https://{_hostname('dev')}/dex/callback"
