@@ -113,3 +113,35 @@ def applications_in(resources: list[Registered]) -> set[str]:
 
 def addon_requests(nodes: int) -> Resources:
     return ADDON_DEPLOYMENTS + ADDON_PER_NODE.times(nodes)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """A stack's always-on capacity against what it runs, as the plan reports it."""
+    nodes: int                   # untainted nodes at their groups' minimum
+    available: Resources         # what they offer pods
+    addons: Resources            # the add-ons' requests on them
+    applications: frozenset[str]  # the Kubeflow applications the stack installs
+    kubeflow: Resources          # what the platform layer and those applications take
+    drained: Resources           # what is left with one node drained
+    drained_nodes: int
+    drained_addons: Resources    # the add-ons' requests on the nodes left
+
+    @property
+    def holds_recommended(self) -> bool:
+        """Whether the nodes hold upstream's recommended size for the whole install, plus the add-ons."""
+        return self.available.holds(KUBEFLOW_RECOMMENDED + self.addons)
+
+    @property
+    def holds_with_one_drained(self) -> bool:
+        """Whether one node fewer still holds what this stack runs, plus the add-ons."""
+        return self.drained.holds(self.kubeflow + self.drained_addons)
+
+
+def of_stack(resources: list[Registered]) -> Capacity:
+    available, nodes = always_on(resources)
+    drained, left = always_on(resources, drained=1)
+    applications = frozenset(applications_in(resources))
+    return Capacity(nodes=nodes, available=available, addons=addon_requests(nodes), applications=applications,
+                    kubeflow=kubeflow_needs(set(applications)), drained=drained, drained_nodes=left,
+                    drained_addons=addon_requests(left))

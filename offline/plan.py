@@ -43,6 +43,7 @@ class Plan:
     findings: list[Finding]
     cost: cost.Estimate
     deploy: deploy_time.DeployTime
+    capacity: capacity.Capacity
 
     @property
     def resources(self) -> list[Registered]:
@@ -77,7 +78,7 @@ def from_result(result: StackResult, profile: str) -> Plan:
     resources = sorted(result.resources, key=lambda r: r.urn)
     findings = sorted(stack_findings(result), key=lambda f: (f.level, f.policy, f.urn))
     return Plan(result.stack, profile, ResourceTree(resources), findings, cost.estimate(resources, profile),
-                deploy_time.estimate(resources))
+                deploy_time.estimate(resources), capacity.of_stack(resources))
 
 
 # ---- the report ------------------------------------------------------------------------------------------
@@ -181,18 +182,16 @@ def _cost_section(plan: Plan, details: bool) -> list[str]:
 
 
 def _capacity_line(plan: Plan) -> str:
-    available, nodes = capacity.always_on(plan.resources)
-    addons = capacity.addon_requests(nodes)
-    verdict = "holds" if available.holds(capacity.KUBEFLOW_RECOMMENDED + addons) else "does NOT hold"
-    drained, left = capacity.always_on(plan.resources, drained=1)
-    applications = capacity.applications_in(plan.resources)
-    needs = capacity.kubeflow_needs(applications) + capacity.addon_requests(left)
-    verdict_drained = "holds" if drained.holds(needs) else "does NOT hold"
-    return (f"Always-on capacity: {nodes} CPU nodes at their minimum offer {available} to pods; that {verdict} "
-            f"Kubeflow's recommended {capacity.KUBEFLOW_RECOMMENDED} plus the add-ons' requests ({addons}). With one "
-            f"node drained, {drained} {verdict_drained} what this stack runs: Kubeflow's platform and "
-            f"{', '.join(sorted(applications)) or 'no applications'} ({capacity.kubeflow_needs(applications)}, per the "
-            f"release's component table) plus the add-ons ({capacity.addon_requests(left)}).")
+    c = plan.capacity
+
+    def verdict(holds: bool) -> str:
+        return "holds" if holds else "does NOT hold"
+
+    return (f"Always-on capacity: {c.nodes} CPU nodes at their minimum offer {c.available} to pods; that "
+            f"{verdict(c.holds_recommended)} Kubeflow's recommended {capacity.KUBEFLOW_RECOMMENDED} plus the add-ons' "
+            f"requests ({c.addons}). With one node drained, {c.drained} {verdict(c.holds_with_one_drained)} what this "
+            f"stack runs: Kubeflow's platform and {', '.join(sorted(c.applications)) or 'no applications'} "
+            f"({c.kubeflow}, per the release's component table) plus the add-ons ({c.drained_addons}).")
 
 
 def _deploy_section(plan: Plan) -> list[str]:
@@ -311,19 +310,15 @@ def as_json(plan: Plan) -> dict[str, Any]:
 
 
 def _capacity_json(plan: Plan) -> dict[str, Any]:
-    available, nodes = capacity.always_on(plan.resources)
+    c = plan.capacity
 
     def figures(r: capacity.Resources) -> dict[str, int]:
         return {"cpu_millicores": r.cpu_m, "memory_mib": r.memory_mi}
 
-    drained, left = capacity.always_on(plan.resources, drained=1)
-    applications = capacity.applications_in(plan.resources)
-    return {"always_on_nodes": nodes, "allocatable": figures(available),
-            "addon_requests": figures(capacity.addon_requests(nodes)),
+    return {"always_on_nodes": c.nodes, "allocatable": figures(c.available), "addon_requests": figures(c.addons),
             "kubeflow_recommended": figures(capacity.KUBEFLOW_RECOMMENDED),
-            "one_node_drained": {"allocatable": figures(drained), "applications": sorted(applications),
-                                 "kubeflow_needs": figures(capacity.kubeflow_needs(applications)),
-                                 "addon_requests": figures(capacity.addon_requests(left))}}
+            "one_node_drained": {"allocatable": figures(c.drained), "applications": sorted(c.applications),
+                                 "kubeflow_needs": figures(c.kubeflow), "addon_requests": figures(c.drained_addons)}}
 
 
 def write(plan: Plan, directory: Path = PLAN_DIR) -> tuple[Path, Path]:
