@@ -311,6 +311,11 @@ class PlatformMocks(Mocks):
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
+def stacks(program: Path = ROOT) -> list[str]:
+    """The stacks that have a Pulumi.<stack>.yaml next to `program`'s __main__.py."""
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in program.glob("Pulumi.*.yaml"))
+
+
 def stack_config(stack: str, program: Path = ROOT) -> dict[str, Any]:
     """The config of Pulumi.<stack>.yaml as {key: value}, e.g. {"mlplatform:network": {...}}."""
     data = yaml.safe_load((program / f"Pulumi.{stack}.yaml").read_text())

@@ -25,7 +25,7 @@ import pulumi
 
 from offline import capacity, cost, deploy_time
 from offline.analyzer import Finding, stack_findings
-from offline.engine import ROOT, Registered, StackResult, evaluate, stack_config
+from offline.engine import ROOT, Registered, StackResult, evaluate, stack_config, stacks
 from offline.tree import ResourceTree, is_provider
 
 PLAN_DIR = ROOT / "plan"
@@ -336,9 +336,8 @@ def main(argv: list[str], program: Path = ROOT, out: Path = PLAN_DIR) -> int:
                         help="also append the report (or the error) to FILE, e.g. $GITHUB_STEP_SUMMARY")
     args = parser.parse_args(argv)
     stack = args.stack
-    if not (program / f"Pulumi.{stack}.yaml").exists():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in program.glob("Pulumi.*.yaml"))
-        print(f"error: no stack file Pulumi.{stack}.yaml; stacks here: {', '.join(known)}", file=sys.stderr)
+    if stack not in stacks(program):
+        print(f"error: no stack file Pulumi.{stack}.yaml; stacks here: {', '.join(stacks(program))}", file=sys.stderr)
         return 2
     try:
         plan = build(stack, program=program)

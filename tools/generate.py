@@ -21,6 +21,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from offline.engine import stacks
+from offline.plan import PLAN_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SCHEMA = ROOT / "schema" / "stack-config.schema.json"
@@ -256,13 +259,6 @@ def security_groups() -> str:
     return "\n".join(lines)
 
 
-PLAN_DIR = ROOT / "plan"
-
-
-def stacks() -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
-
-
 def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min"
 
@@ -348,7 +344,7 @@ def write_plans() -> None:
     from offline import plan
 
     for stack in stacks():
-        plan.write(plan.build(stack), PLAN_DIR)
+        plan.write(plan.build(stack))
 
 
 def main() -> None:
