@@ -19,6 +19,11 @@ ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 ACCESS_LOG_RETENTION_DAYS = 365
 
 
+def s3_endpoint(region: str) -> str:
+    """The regional S3 endpoint clients in the cluster reach the bucket through."""
+    return f"s3.{region}.amazonaws.com"
+
+
 def bucket_name(prefix: str, purpose: str, account_id: str, region: str) -> str:
     """Globally unique and stable: two stacks (or accounts, or regions) never collide."""
     return f"{prefix}-{purpose}-{account_id}-{region}"

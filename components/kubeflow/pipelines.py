@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 from components import iam
 from components.addons.external_secrets import ExternalSecrets
 from components.cluster.cluster import Cluster
-from components.data.artifact_store import ArtifactStore
+from components.data.artifact_store import ArtifactStore, s3_endpoint
 from components.data.database import Database
 from components.kubeflow import upstream
 from components.kubeflow.platform import KubeflowPlatform
@@ -30,10 +30,6 @@ from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
 OVERLAY = Path(__file__).parent / "overlays" / "pipelines"
 AWS_CONFIG = "kfp-aws-config"   # the overlay points the Deployments at these names
 DATABASE_SECRET = "mysql-secret"
-
-
-def s3_endpoint(region: str) -> str:
-    return f"s3.{region}.amazonaws.com"
 
 
 @dataclass

@@ -22,7 +22,7 @@ import pulumi_kubernetes as k8s
 from components import iam
 from components.cluster.cluster import Cluster
 from components.config import TeamConfig
-from components.data.artifact_store import ArtifactStore
+from components.data.artifact_store import ArtifactStore, s3_endpoint
 from components.kubeflow import upstream
 from components.kubeflow.platform import KubeflowPlatform
 from components.options import dependencies
@@ -44,7 +44,7 @@ def pipeline_root(bucket: str, team: str, region: str) -> str:
 def artifact_repository(bucket: str, team: str, region: str) -> str:
     """Argo's artifact repository for the namespace: S3 with the SDK's credentials (Pod Identity), TLS."""
     return json.dumps({"archiveLogs": True, "s3": {
-        "endpoint": f"s3.{region}.amazonaws.com", "bucket": bucket, "region": region, "insecure": False,
+        "endpoint": s3_endpoint(region), "bucket": bucket, "region": region, "insecure": False,
         "useSDKCreds": True, "keyFormat": f"{artifact_prefix(team)}/{upstream.ARGO_KEY_FORMAT}"}})
 
 

@@ -129,19 +129,11 @@ class Auth(pulumi.ComponentResource):
                                                                    upstream.OAUTH2_PROXY_NAMESPACE),
                 string_data={"client-id": CLIENT_ID, "client-secret": client_secret.result,
                              "cookie-secret": cookie_secret.result}, opts=proxy_ns),
-            k8s.apiextensions.CustomResource(
-                f"{name}-oauth2-proxy-redis",
-                api_version="external-secrets.io/v1", kind="ExternalSecret",
-                metadata=_meta(OAUTH2_PROXY_REDIS, upstream.OAUTH2_PROXY_NAMESPACE),
-                spec={
-                    "refreshInterval": "1h",
-                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": args.secrets.cluster_secret_store},
-                    "target": {"name": OAUTH2_PROXY_REDIS, "creationPolicy": "Owner"},
-                    "data": [{"secretKey": key, "remoteRef": {"key": args.session_cache_secret, "property": key}}
-                             for key in ("url", "password")],
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespaces[upstream.OAUTH2_PROXY_NAMESPACE],
-                                                                     args.secrets.store])),
+            args.secrets.sync(
+                f"{name}-oauth2-proxy-redis", parent=self, name=OAUTH2_PROXY_REDIS,
+                namespace=upstream.OAUTH2_PROXY_NAMESPACE, remote_key=args.session_cache_secret,
+                keys={"url": "url", "password": "password"},
+                depends_on=[namespaces[upstream.OAUTH2_PROXY_NAMESPACE]]),
             # Machine clients (pipelines SDK, CI) present a service-account token of this cluster.
             k8s.apiextensions.CustomResource(
                 f"{name}-m2m-token-issuer",
