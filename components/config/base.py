@@ -78,6 +78,11 @@ class Problems:
             raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(self.lines))
 
 
+def repeated(values: Sequence[str]) -> list[str]:
+    """The values listed more than once, each once, sorted."""
+    return sorted({v for v in values if values.count(v) > 1})
+
+
 def did_you_mean(key: str, known: Sequence[str]) -> str:
     by_lower = {k.lower(): k for k in known}
     close = difflib.get_close_matches(key.lower(), list(by_lower), n=1)
@@ -171,7 +176,7 @@ def _aliases(model: Any) -> list[str]:
 
 def _field(model: Any, loc: tuple[Any, ...]):
     """The field a pydantic error location points at, and the model that owns it."""
-    owner, field = _model_in(model) if not (isinstance(model, type) and issubclass(model, BaseModel)) else model, None
+    owner, field = _model_in(model), None
     for part in loc:
         if isinstance(part, int):
             continue
@@ -190,9 +195,9 @@ def _hint(field: Any) -> str:
     extra = getattr(field, "json_schema_extra", None) or {}
     if "hint" in extra:
         return str(extra["hint"])
-    for arg in typing.get_args(getattr(field, "annotation", None)) + typing.get_args(
-            typing.get_args(getattr(field, "annotation", None))[0] if typing.get_args(
-                getattr(field, "annotation", None)) else None):
+    # The hint of the items: tuple[Annotated[str, Field(...)], ...] or dict[K, Annotated[...]].
+    args = typing.get_args(getattr(field, "annotation", None))
+    for arg in args + (typing.get_args(args[0]) if args else ()):
         for meta in getattr(arg, "__metadata__", ()):
             hint = (getattr(meta, "json_schema_extra", None) or {}).get("hint")
             if hint:

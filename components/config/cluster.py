@@ -10,7 +10,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt
 from components import instance_types as catalogue
 from components import versions
 from components.config import environments
-from components.config.base import ConfigModel, text
+from components.config.base import ConfigModel, repeated, text
 from components.config.network import RetentionDays
 
 CPU_AMI_TYPE = "AL2023_x86_64_STANDARD"
@@ -96,10 +96,9 @@ class ClusterConfig(ConfigModel):
         # EKS accepts one access entry per principal (a second fails with 409 ResourceInUseException), and the
         # entries are named after the role, so each principal and each role name appears once.
         principals = list(self.access_role_arns)
-        for arn in sorted({a for a in principals if principals.count(a) > 1}):
+        for arn in repeated(principals):
             yield "adminRoleArns", f"{arn} is listed twice (or is also cluster.deployRoleArn); list each principal once"
-        names = [role_name(a) for a in set(principals)]
-        for name in sorted({n for n in names if names.count(n) > 1}):
+        for name in repeated([role_name(a) for a in set(principals)]):
             yield "adminRoleArns", f"two roles are named {name!r}; access entries are keyed by role name, so give " \
                                    "them distinct names"
         for component, (low, high) in versions.KUBERNETES_SUPPORT.items():
@@ -186,8 +185,7 @@ class NodeGroupConfig(ConfigModel):
 
 
 def node_groups_rules(groups: tuple[NodeGroupConfig, ...]) -> Iterator[tuple[str, str]]:
-    names = [g.name for g in groups]
-    for name in sorted({n for n in names if names.count(n) > 1}):
+    for name in repeated([g.name for g in groups]):
         yield "nodeGroups", f"the name {name!r} is used twice; node group names must be unique"
     if groups and all(g.gpu for g in groups):
         yield "nodeGroups", "every group is a GPU group; add a CPU group for the system workloads"

@@ -9,7 +9,7 @@ from pydantic import Field, StrictBool, StrictInt
 
 from components.config import environments
 from components.config.addons import EMAIL_PATTERN
-from components.config.base import ConfigModel, text
+from components.config.base import ConfigModel, repeated, text
 
 TEAM_NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$"
@@ -52,7 +52,7 @@ class KubeflowConfig(ConfigModel):
 
     def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         names = [team.name for team in self.teams]
-        for name in sorted({n for n in names if names.count(n) > 1}):
+        for name in repeated(names):
             yield f"teams[{name}]", "is listed twice; each team is one profile and namespace"
         for name in sorted(set(names) & RESERVED_NAMESPACES):
             yield f"teams[{name}]", f"the platform uses the namespace {name}; choose another team name"

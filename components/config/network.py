@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, field_validator
 
 from components.config import environments
-from components.config.base import ConfigModel, text
+from components.config.base import ConfigModel, repeated, text
 
 MAX_AZS = 6
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference).
@@ -48,7 +48,7 @@ class NetworkConfig(ConfigModel):
 
     def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         region = context["region"]
-        if len(set(self.availability_zones)) != len(self.availability_zones):
+        if repeated(self.availability_zones):
             yield "availabilityZones", "lists an AZ twice; each AZ once"
         for az in self.availability_zones:
             if region and not az.startswith(region):
