@@ -4,7 +4,6 @@ Python packages are pinned in requirements.txt; everything the program itself de
 """
 
 
-
 class KubernetesVersion:
     """A Kubernetes minor a stack may run, with everything that must match it (so none can be forgotten)."""
 

@@ -63,8 +63,9 @@ def _problems() -> list[str]:
     return found
 
 
-if _problems():
-    raise pulumi.RunError("invalid configuration:\n  " + "\n  ".join(_problems()))
+problems = _problems()
+if problems:
+    raise pulumi.RunError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
 def deploy_trust(provider_arn: str, stack: str) -> dict:
@@ -92,6 +93,7 @@ oidc = aws.iam.OpenIdConnectProvider(
     url=f"https://{OIDC_HOST}",
     client_id_lists=[organization],
 )
+
 
 def deploy_role_name(stack: str) -> str:
     """A fixed name, so the platform stack can list the role's ARN (cluster.deployRoleArn) for its access entry."""

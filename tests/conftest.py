@@ -75,9 +75,9 @@ def _dev_changes(c):
 
 @pytest.fixture(scope="session")
 def dev_variant(shared) -> StackResult:
-    """dev with: EFS off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons
-    pinned, TLS required
-    by the database, NAT / flow-log settings left to the environment's defaults, and a company identity provider."""
+    """dev with: EFS off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons pinned, TLS
+    required by the database, NAT / flow-log settings left to the environment's defaults, and a company identity
+    provider."""
     return shared("dev_variant", lambda: _evaluated("dev", _dev_changes))
 
 

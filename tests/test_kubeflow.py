@@ -322,6 +322,5 @@ def test_capacity_counts_each_application_it_turns_on():
     none, pipelines = capacity.kubeflow_needs(set()), capacity.kubeflow_needs({"pipelines"})
     assert pipelines.cpu_m - none.cpu_m == capacity.KUBEFLOW_APPLICATIONS["pipelines"]["KFP 2.16.1"].cpu_m
     every = capacity.kubeflow_needs(set(capacity.KUBEFLOW_APPLICATIONS))
-    # dev's three nodes minus one would not hold every application with KServe and Knative on top of a dev's
-    # smaller nodes... but they do: KServe is left out of dev for headroom, not because it cannot fit
+    # KServe with Knative adds more than 2 vCPU: why dev leaves it out (headroom, not because it cannot fit)
     assert every.cpu_m > capacity.kubeflow_needs(set(capacity.KUBEFLOW_APPLICATIONS) - {"kserve"}).cpu_m + 2000

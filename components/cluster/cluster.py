@@ -313,6 +313,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-node-egress", security_group_id=groups["node"].id, ip_protocol="-1",
             cidr_ipv4="0.0.0.0/0", description="Outbound from nodes", opts=child)
         return groups["cluster"], groups["node"]
+
     def _node_role(self, name: str):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(

@@ -30,8 +30,7 @@ KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 KEY_TYPES = (KEY, REPLICA_KEY, EXTERNAL_KEY)
 
 
-@resource_policy("kms-key-rotation", "Symmetric customer-managed keys must rotate yearly.",
-                                     "CIS AWS 3.6; FSBP KMS.4",
+@resource_policy("kms-key-rotation", "Symmetric customer-managed keys must rotate yearly.", "CIS AWS 3.6; FSBP KMS.4",
                  [KEY])
 def key_rotation(props, args, config):
     spec = get(props, "customerMasterKeySpec", default=get(props, "keySpec", default="SYMMETRIC_DEFAULT"))
