@@ -3,6 +3,10 @@
 `evaluate(stack)` loads `Pulumi.<stack>.yaml` (optionally changed by the test), runs `__main__.py`
 against mocks that return realistic outputs, and returns a `StackResult`: every registered resource
 with its inputs and options, the stack exports, and the error if the program failed.
+
+The stack file comes from the program's directory (the stacks an adopter deploys) or from any other
+directory (`stack_files=`: the tests' own fixtures). The mocks answer in the stack's own region
+(`aws:region`) and in one made-up account, ACCOUNT.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
-REGION = "us-east-1"
 
 # What AWS would answer for "the default version of add-on X" (aws eks describe-addon-versions).
 DEFAULT_ADDON_VERSIONS = {
@@ -37,14 +40,24 @@ DEFAULT_ADDON_VERSIONS = {
     "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
     "aws-efs-csi-driver": "v2.2.0-eksbuild.1",
 }
-CLUSTER_ENDPOINT = "https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com"
 CLUSTER_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"
-CLUSTER_OIDC_ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
 
 
-def rds_master_secret_arn(identifier: str) -> str:
+def cluster_endpoint(region: str) -> str:
+    return f"https://0123456789ABCDEF.gr7.{region}.eks.amazonaws.com"
+
+
+def cluster_oidc_issuer(region: str) -> str:
+    return f"https://oidc.eks.{region}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
+
+
+def rds_master_secret_arn(identifier: str, region: str) -> str:
     """RDS names the secret it manages itself: rds!db-<uuid>."""
-    return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-{identifier}-uuid-AbCdEf"
+    return f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-{identifier}-uuid-AbCdEf"
+
+
+class StackFileError(Exception):
+    """A stack file that cannot be read as YAML; the message is one line: file, line, column and the problem."""
 
 
 @dataclass
@@ -66,6 +79,7 @@ class Registered:
     # unknowns as the engine's sentinels, numbers as floats. What the policy analyzer is handed.
     wire: dict[str, Any] = field(default_factory=dict)
     alias_names: list[str] = field(default_factory=list)  # names this resource had before (aliases)
+    alias_types: list[str] = field(default_factory=list)  # types it had before (a renamed component's token)
     # A multi-language component a provider implements (e.g. kustomize.v2.Directory): one resource here,
     # whose contents the provider creates at deploy time. Like a custom resource, it is something the engine
     # creates; unlike our components, it has no children under mocks.
@@ -194,6 +208,7 @@ class RecordingMonitor(MockMonitor):
             plain_strings=plain_strings,
             wire=plain,
             alias_names=[a.spec.name for a in request.aliases if a.spec.name],
+            alias_types=[a.spec.type for a in request.aliases if a.spec.type],
             remote=bool(request.remote),
             providers=dict(request.providers),
         )
@@ -233,48 +248,51 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _named(name: str, inputs: dict) -> dict:
+def _named(name: str, inputs: dict, region: str) -> dict:
     return {"name": inputs.get("name", name)}  # what the engine's auto-naming would give
 
 
-def _rds_instance(name: str, inputs: dict) -> dict:
+def _rds_instance(name: str, inputs: dict, region: str) -> dict:
     identifier = inputs.get("identifier", name)
-    outputs: dict[str, Any] = {"address": f"{identifier}.abcdefghijkl.{REGION}.rds.amazonaws.com"}
+    outputs: dict[str, Any] = {"address": f"{identifier}.abcdefghijkl.{region}.rds.amazonaws.com"}
     if inputs.get("manageMasterUserPassword"):
-        outputs["masterUserSecrets"] = [{"secretArn": rds_master_secret_arn(identifier), "secretStatus": "active",
-                                         "kmsKeyId": inputs.get("masterUserSecretKmsKeyId")}]
+        outputs["masterUserSecrets"] = [{"secretArn": rds_master_secret_arn(identifier, region),
+                                         "secretStatus": "active", "kmsKeyId": inputs.get("masterUserSecretKmsKeyId")}]
     return outputs
 
 
-# What AWS (and the random provider) would add to each kind of resource: type -> (name, inputs) -> outputs.
-COMPUTED_OUTPUTS: dict[str, Callable[[str, dict], dict]] = {
-    "aws:iam/role:Role": lambda n, i: {"name": i.get("name", n),
-                                       "arn": f"arn:aws:iam::{ACCOUNT}:role/{i.get('name', n)}"},
-    "aws:kms/key:Key": lambda n, i: {"keyId": f"{n}-key", "arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{n}-key"},
-    "aws:cloudwatch/logGroup:LogGroup": lambda n, i: {
-        "name": i.get("name", n), "arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{i.get('name', n)}"},
-    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i: {"latestVersion": 1},
-    "aws:eks/cluster:Cluster": lambda n, i: {
-        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{i['name']}", "endpoint": CLUSTER_ENDPOINT,
-        "certificateAuthority": {"data": CLUSTER_CA}, "identities": [{"oidcs": [{"issuer": CLUSTER_OIDC_ISSUER}]}]},
-    "aws:eks/nodeGroup:NodeGroup": lambda n, i: {
+def _secret(value: str) -> dict[str, Any]:
+    return {rpc._special_sig_key: rpc._special_secret_sig, "value": value}
+
+
+# What AWS (and the random provider) would add to each kind of resource: type -> (name, inputs, region) -> outputs.
+COMPUTED_OUTPUTS: dict[str, Callable[[str, dict, str], dict]] = {
+    "aws:iam/role:Role": lambda n, i, r: {"name": i.get("name", n),
+                                          "arn": f"arn:aws:iam::{ACCOUNT}:role/{i.get('name', n)}"},
+    "aws:kms/key:Key": lambda n, i, r: {"keyId": f"{n}-key", "arn": f"arn:aws:kms:{r}:{ACCOUNT}:key/{n}-key"},
+    "aws:cloudwatch/logGroup:LogGroup": lambda n, i, r: {
+        "name": i.get("name", n), "arn": f"arn:aws:logs:{r}:{ACCOUNT}:log-group:{i.get('name', n)}"},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda n, i, r: {"latestVersion": 1},
+    "aws:eks/cluster:Cluster": lambda n, i, r: {
+        "arn": f"arn:aws:eks:{r}:{ACCOUNT}:cluster/{i['name']}", "endpoint": cluster_endpoint(r),
+        "certificateAuthority": {"data": CLUSTER_CA}, "identities": [{"oidcs": [{"issuer": cluster_oidc_issuer(r)}]}]},
+    "aws:eks/nodeGroup:NodeGroup": lambda n, i, r: {
         "nodeGroupName": n, "resources": [{"autoscalingGroups": [{"name": f"eks-{n}-asg"}]}]},
     "aws:rds/subnetGroup:SubnetGroup": _named,
     "aws:rds/parameterGroup:ParameterGroup": _named,
     "aws:elasticache/subnetGroup:SubnetGroup": _named,
     # The provider marks `result` secret (additionalSecretOutputs); the engine does that, so the mocks must too.
-    "random:index/randomPassword:RandomPassword": lambda n, i: {
-        "result": {rpc._special_sig_key: rpc._special_secret_sig, "value": f"mock-{n}-{'x' * 8}"},
-        "bcryptHash": {rpc._special_sig_key: rpc._special_secret_sig, "value": f"$2a$10$mock{n}"}},
+    "random:index/randomPassword:RandomPassword": lambda n, i, r: {
+        "result": _secret(f"mock-{n}-{'x' * 8}"), "bcryptHash": _secret(f"$2a$10$mock{n}")},
     "aws:rds/instance:Instance": _rds_instance,
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {
-        "primaryEndpointAddress": f"master.{i.get('replicationGroupId', n)}.abc123.use1.cache.amazonaws.com"},
-    "aws:s3/bucket:Bucket": lambda n, i: {"arn": f"arn:aws:s3:::{i.get('bucket', n)}"},
-    "aws:secretsmanager/secret:Secret": lambda n, i: {
-        "arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{i.get('name', n)}-AbCdEf"},
-    "aws:iam/policy:Policy": lambda n, i: {"arn": f"arn:aws:iam::{ACCOUNT}:policy/{i.get('name', n)}"},
-    "pulumiservice:index:AgentPool": lambda n, i: {"agentPoolId": f"{n}-pool-id", "tokenValue": {
-        rpc._special_sig_key: rpc._special_secret_sig, "value": f"mock-{n}-token"}},
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i, r: {
+        "primaryEndpointAddress": f"master.{i.get('replicationGroupId', n)}.abc123.{r}.cache.amazonaws.com"},
+    "aws:s3/bucket:Bucket": lambda n, i, r: {"arn": f"arn:aws:s3:::{i.get('bucket', n)}"},
+    "aws:secretsmanager/secret:Secret": lambda n, i, r: {
+        "arn": f"arn:aws:secretsmanager:{r}:{ACCOUNT}:secret:{i.get('name', n)}-AbCdEf"},
+    "aws:iam/policy:Policy": lambda n, i, r: {"arn": f"arn:aws:iam::{ACCOUNT}:policy/{i.get('name', n)}"},
+    "pulumiservice:index:AgentPool": lambda n, i, r: {"agentPoolId": f"{n}-pool-id",
+                                                      "tokenValue": _secret(f"mock-{n}-token")},
 }
 
 
@@ -286,7 +304,8 @@ class PlatformMocks(Mocks):
     the engine, and the policy pack, as unknowns.
     """
 
-    def __init__(self, preview: bool = False) -> None:
+    def __init__(self, region: str, preview: bool = False) -> None:
+        self.region = region
         self.preview = preview
 
     def new_resource(self, args: MockResourceArgs):
@@ -294,8 +313,8 @@ class PlatformMocks(Mocks):
         if self.preview:
             return "", inputs
         computed = COMPUTED_OUTPUTS.get(args.typ)
-        outputs = computed(name, inputs) if computed else {
-            "arn": inputs.get("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.typ.split(':')[-1]}/{name}")}
+        outputs = computed(name, inputs, self.region) if computed else {
+            "arn": inputs.get("arn", f"arn:aws:mock:{self.region}:{ACCOUNT}:{args.typ.split(':')[-1]}/{name}")}
         return f"{name}-id", {**inputs, **outputs}
 
     def call(self, args: MockCallArgs):
@@ -316,19 +335,38 @@ def stacks(program: Path = ROOT) -> list[str]:
     return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in program.glob("Pulumi.*.yaml"))
 
 
-def stack_config(stack: str, program: Path = ROOT) -> dict[str, Any]:
-    """The config of Pulumi.<stack>.yaml as {key: value}, e.g. {"mlplatform:network": {...}}."""
-    data = yaml.safe_load((program / f"Pulumi.{stack}.yaml").read_text())
-    return copy.deepcopy(data["config"])
+def stack_file(stack: str, directory: Path = ROOT) -> Path:
+    return directory / f"Pulumi.{stack}.yaml"
+
+
+def stack_config(stack: str, program: Path = ROOT, stack_files: Path | None = None) -> dict[str, Any]:
+    """The config of Pulumi.<stack>.yaml (in `stack_files`, by default the program's directory) as
+    {key: value}, e.g. {"mlplatform:network": {...}}. A file that is not valid YAML raises StackFileError."""
+    path = stack_file(stack, stack_files or program)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{_shown(path)}:{mark.line + 1}:{mark.column + 1}" if mark else _shown(path)
+        raise StackFileError(f"{where}: {error.problem or error.context}") from None
+    config = data.get("config") if isinstance(data, dict) else None
+    if not isinstance(config, dict):
+        raise StackFileError(f"{_shown(path)}: no `config:` map; see Pulumi.dev.yaml for the shape of a stack file")
+    return copy.deepcopy(config)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
-             program: Path = ROOT, preview: bool = False) -> StackResult:
-    """Run `program`/__main__.py for `stack` under mocks; `change` may edit the config first.
+             program: Path = ROOT, preview: bool = False, stack_files: Path | None = None) -> StackResult:
+    """Run `program`/__main__.py for `stack` under mocks; `change` may edit the config first. The stack file is
+    `stack_files`/Pulumi.<stack>.yaml (default: the program's own).
 
     `preview=True` evaluates it as the first `pulumi preview` of the stack: computed outputs unknown."""
     project = yaml.safe_load((program / "Pulumi.yaml").read_text())["name"]
-    config = stack_config(stack, program)
+    config = stack_config(stack, program, stack_files)
     if change:
         change(config)
     as_strings = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -336,7 +374,8 @@ def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
     # The language host runs a program from its directory, so the program imports its own modules.
     if str(program) not in sys.path:
         sys.path.insert(0, str(program))
-    mocks = PlatformMocks(preview)
+    region = config.get("aws:region")
+    mocks = PlatformMocks(region if isinstance(region, str) else "us-east-1", preview)
     disabled = config.get("pulumi:disable-default-providers") or []
     monitor = RecordingMonitor(mocks, disabled if isinstance(disabled, list) else json.loads(disabled))
     settings.ROOT.set(None)  # a fresh stack resource for each evaluation

@@ -1,17 +1,25 @@
-"""Shared fixtures: the real dev and prod stacks, and one variant of each, evaluated once per test run.
+"""Shared fixtures, each evaluated once per test run:
+
+- `dev`, `prod` and one variant of each: the stacks the tests own (tests/stacks/), for exact values;
+- `stack_file`: each stack file at the project root (the adopter's own), for what holds in any configuration.
 
 A whole-program evaluation costs about a second, so changes that touch separate parts of the config share
-one variant evaluation instead of one each; every test names the change it relies on. The tests run on every
-CPU (pytest-xdist): the first worker to need an evaluation makes it and the others read it (the pattern in
-pytest-xdist's documentation, "Making session-scoped fixtures execute only once").
+one variant evaluation instead of one each; every test names the change it relies on. Evaluations are keyed by
+the configuration itself, so a stack file that says what a fixture says is evaluated once for both. The tests
+run on every CPU (pytest-xdist): the first worker to need an evaluation makes it and the others read it (the
+pattern in pytest-xdist's documentation, "Making session-scoped fixtures execute only once").
 """
 
+import hashlib
+import json
 import pickle
 
 import pytest
 from filelock import FileLock
 
-from offline.engine import StackResult, evaluate
+from offline import engine
+from offline.engine import StackResult
+from tests.fixtures import FIXTURES, evaluate
 
 VPN_CIDR = "10.100.0.0/24"
 COMPANY_IDP = {"name": "Example SSO", "issuer": "https://login.example.com", "clientId": "kubeflow-dex",
@@ -46,14 +54,28 @@ def _evaluated(stack: str, change=None) -> StackResult:
     return result
 
 
+def evaluated_file(shared, stack: str, directory) -> StackResult:
+    """The evaluation of `directory`/Pulumi.<stack>.yaml as it is, shared with any other file of the same stack
+    name and configuration."""
+    config = json.dumps(engine.stack_config(stack, stack_files=directory), sort_keys=True)
+    key = f"{stack}-{hashlib.sha256(config.encode()).hexdigest()[:16]}"
+
+    def make() -> StackResult:
+        result = engine.evaluate(stack, stack_files=directory)
+        if result.error:
+            raise result.error
+        return result
+    return shared(key, make)
+
+
 @pytest.fixture(scope="session")
 def dev(shared) -> StackResult:
-    return shared("dev", lambda: _evaluated("dev"))
+    return evaluated_file(shared, "dev", FIXTURES)
 
 
 @pytest.fixture(scope="session")
 def prod(shared) -> StackResult:
-    return shared("prod", lambda: _evaluated("prod"))
+    return evaluated_file(shared, "prod", FIXTURES)
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])

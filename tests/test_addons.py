@@ -7,8 +7,8 @@ import pytest
 from components import versions
 from components.cluster.cluster import CONTROL_PLANE_TO_NODE_PORTS
 from components.config import PROJECT, ConfigError
-from offline.engine import evaluate, stack_config
 from tests.conftest import PINNED_ADDONS
+from tests.fixtures import evaluate, stack_config
 from tests.test_config import schema_rejects
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

@@ -8,8 +8,9 @@ import pytest
 from components.cluster.cluster import CLUSTER_ADMIN_POLICY, SECURITY_GROUP_RULES, kubeconfig
 from components.config import PROJECT
 from components.iam import EKS_CLUSTER_POLICY, KMS_ADMIN_ACTIONS, NODE_MANAGED_POLICIES, VPC_CNI_POLICY
-from offline.engine import ACCOUNT, CLUSTER_CA, CLUSTER_ENDPOINT, DEFAULT_ADDON_VERSIONS, stack_config
+from offline.engine import ACCOUNT, CLUSTER_CA, DEFAULT_ADDON_VERSIONS
 from tests.conftest import PINNED_ADDONS, VPN_CIDR
+from tests.fixtures import CLUSTER_ENDPOINT, stack_config
 
 EKS = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"

@@ -7,7 +7,8 @@ import jsonschema
 import pytest
 
 from components.config import ConfigError
-from offline.engine import ROOT, evaluate, stack_config
+from offline.engine import ROOT
+from tests.fixtures import evaluate, stack_config
 
 SCHEMA = jsonschema.Draft7Validator(json.loads((ROOT / "schema" / "stack-config.schema.json").read_text()))
 

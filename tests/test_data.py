@@ -7,8 +7,9 @@ import pytest
 from components.addons.external_secrets import cluster_secret_arns
 from components.config import PROJECT
 from components.data import database as db
-from offline.engine import ACCOUNT, evaluate, rds_master_secret_arn, secret_value, stack_config
+from offline.engine import ACCOUNT, secret_value
 from tests.conftest import EVERYDAY_DATABASE
+from tests.fixtures import evaluate, rds_master_secret_arn, stack_config
 from tests.test_config import schema_rejects
 
 RDS = "aws:rds/instance:Instance"

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from offline.engine import ACCOUNT, ROOT, evaluate, stack_config
+from offline.engine import ACCOUNT, ROOT
 from offline.iam_eval import decide
+from tests.fixtures import evaluate, stack_config
 
 PROGRAM = ROOT / "deployments"
 NS = "mlplatform-deployments"
@@ -20,7 +21,7 @@ def bootstrap():
 
 
 def _config():
-    return stack_config("bootstrap", PROGRAM)
+    return stack_config("bootstrap")
 
 
 def test_oidc_provider_trusts_pulumi_for_this_organization(bootstrap):

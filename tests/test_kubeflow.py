@@ -16,9 +16,10 @@ from components.kubeflow.notebooks import SPAWNER_CONFIG
 from components.kubeflow.serving import LOCAL_GATEWAY_LABELS
 from components.kubeflow.teams import artifact_prefix
 from offline import capacity
-from offline.engine import ROOT, evaluate, secret_value, stack_config
+from offline.engine import ROOT, secret_value
 from offline.iam_eval import decide
 from offline.tree import ResourceTree
+from tests.fixtures import evaluate, stack_config
 
 ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"

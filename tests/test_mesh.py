@@ -12,8 +12,9 @@ from components.config import PROJECT, ConfigError
 from components.mesh import upstream
 from components.mesh.auth import CLIENT_ID
 from components.mesh.front_door import TLS_SECRET
-from offline.engine import CLUSTER_OIDC_ISSUER, ROOT, evaluate, secret_value, stack_config
+from offline.engine import ROOT, secret_value
 from tests.conftest import COMPANY_IDP
+from tests.fixtures import CLUSTER_OIDC_ISSUER, evaluate, stack_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"

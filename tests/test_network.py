@@ -7,7 +7,7 @@ import pytest
 
 from components.config import PROJECT
 from components.network import INTERNAL_ELB_TAG, PUBLIC_ELB_TAG, subnet_layout
-from offline.engine import stack_config
+from tests.fixtures import stack_config
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"

@@ -4,7 +4,7 @@ import pytest
 
 from components.cluster.node_group import autoscaler_template_tags
 from components.config import PROJECT, NodeGroupConfig
-from offline.engine import stack_config
+from tests.fixtures import stack_config
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"

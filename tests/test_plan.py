@@ -8,8 +8,9 @@ import yaml
 
 from components.instance_types import CATALOGUE
 from offline import capacity, cost, deploy_time, plan
-from offline.engine import ROOT, stack_config
+from offline.engine import ROOT
 from offline.tree import is_provider
+from tests.fixtures import FIXTURES, stack_config
 
 DEV_IDLE_BUDGET = 350.0  # USD per month: what dev may cost with nothing running on it (issue: cost as a constraint)
 
@@ -32,16 +33,6 @@ def prod_plan(prod, shared):
 def each_plan(each_stack, dev_plan, prod_plan):
     """The plan of `each_stack` (so a test may use both)."""
     return {"dev": dev_plan, "prod": prod_plan}[each_stack.stack]
-
-
-# ---- the committed plans are the plans of the code -------------------------------------------------------
-
-def test_committed_plans_are_current(each_plan):
-    """plan/<stack>.md and .json are what `make plan` writes for the code as it is (run `make generate`)."""
-    stack = each_plan.stack
-    assert (plan.PLAN_DIR / f"{stack}.md").read_text() == plan.markdown(each_plan), "run `make generate`"
-    assert json.loads((plan.PLAN_DIR / f"{stack}.json").read_text()) == \
-        json.loads(json.dumps(plan.as_json(each_plan))), "run `make generate`"
 
 
 # ---- the resource tree -------------------------------------------------------------------------------------
@@ -90,7 +81,7 @@ def _program_with(tmp_path, change):
     """A copy of the program whose dev stack file has `change` applied."""
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
-    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    stack = yaml.safe_load((FIXTURES / "Pulumi.dev.yaml").read_text())
     change(stack["config"])
     (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack))
     return tmp_path
@@ -264,7 +255,7 @@ def test_the_data_tier_does_not_wait_for_the_control_plane(prod_plan, prod):
 def test_a_config_error_prints_the_preview_message_and_fails(tmp_path, capsys):
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, tmp_path / name)
-    text = (ROOT / "Pulumi.dev.yaml").read_text().replace("minSize: 3", "minSize: 7", 1)
+    text = (FIXTURES / "Pulumi.dev.yaml").read_text().replace("minSize: 3", "minSize: 7", 1)
     (tmp_path / "Pulumi.dev.yaml").write_text(text)
     summary = tmp_path / "summary.md"  # what the pull-request workflow shows ($GITHUB_STEP_SUMMARY)
     assert plan.main(["dev", "--summary", str(summary)], program=tmp_path, out=tmp_path / "plan") == 1

@@ -11,7 +11,7 @@ from pulumi.runtime.rpc import UNKNOWN as WIRE_UNKNOWN
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
 from offline.analyzer import PREVIEW_SKIP, analyze, aws_provider, configure, load_pack, resource, stack_findings
-from offline.engine import evaluate
+from tests.fixtures import evaluate
 
 LEVEL = {p.name: p.enforcement_level.value for p in ALL_POLICIES}
 

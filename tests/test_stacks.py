@@ -4,7 +4,8 @@ import json
 import re
 
 from components.config import PROJECT
-from offline.engine import ROOT, evaluate, stack_config
+from offline.engine import ROOT
+from tests.fixtures import evaluate, stack_config
 
 
 def test_dev_is_cost_lean_and_prod_highly_available(dev, prod):

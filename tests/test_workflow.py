@@ -21,15 +21,16 @@ def test_runs_the_readme_test_command_first():
 
 
 def test_plans_every_stack_into_the_summary_and_fails_if_any_fails(tmp_path):
-    """Run the step's script with `make` replaced by a recorder that fails for dev, the first stack."""
+    """Run the step's script with `make` replaced by a recorder that fails for the first stack."""
     script = _steps()[-1]["run"]
     fake = tmp_path / "bin"
     fake.mkdir()
     calls = tmp_path / "calls"
-    (fake / "make").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$2" != "STACK=dev" ]\n')
+    first = stacks()[0]
+    (fake / "make").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$2" != "STACK={first}" ]\n')
     (fake / "make").chmod(0o755)
     env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
     done = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
     assert calls.read_text().splitlines() == [
         f"plan STACK={s} PLAN_ARGS=--summary {tmp_path / 'summary'}" for s in stacks()]
-    assert done.returncode == 1  # dev failed, and prod was still planned
+    assert done.returncode == 1  # the first failed, and every other stack was still planned
