@@ -13,8 +13,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.component import Component
 from components.config import NetworkConfig
 from components.kms import account_id, customer_key
+from components.stack import StackContext
 
 # Subnet tags the AWS Load Balancer Controller uses to discover where to put load balancers.
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
@@ -47,13 +49,11 @@ def subnet_layout(vpc_cidr: str, az: str) -> SubnetLayout:
 
 @dataclass
 class NetworkArgs:
+    stack: StackContext  # the region; the name prefix names the flow-log group and its key, kept in production
     config: NetworkConfig
-    region: str
-    name_prefix: str    # the cluster's name: names the flow-log group and its key
-    protect_data: bool  # prod: the flow-log key is kept, like every key
 
 
-class Network(pulumi.ComponentResource):
+class Network(Component):
     vpc_id: pulumi.Output[str]
     vpc_cidr: str
     public_subnet_ids: list[pulumi.Output[str]]
@@ -63,9 +63,9 @@ class Network(pulumi.ComponentResource):
     private_route_table_ids: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:network:Network", name, None, opts)
+        super().__init__("mlplatform:network:Network", name, opts)
         cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child()
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -134,7 +134,7 @@ class Network(pulumi.ComponentResource):
         nats = []
         for i, az in enumerate(nat_azs):
             eip = aws.ec2.Eip(f"{name}-nat-{az}", domain="vpc", tags={"Name": f"{name}-nat-{az}"},
-                              opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
+                              opts=self.child(depends_on=[igw]))
             nats.append(aws.ec2.NatGateway(
                 f"{name}-nat-{az}",
                 allocation_id=eip.id,
@@ -161,7 +161,7 @@ class Network(pulumi.ComponentResource):
         aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
-            service_name=f"com.amazonaws.{args.region}.s3",
+            service_name=f"com.amazonaws.{args.stack.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[rt.id for rt in private_rts] + [database_rt.id],
             tags={"Name": f"{name}-s3"},
@@ -186,13 +186,14 @@ class Network(pulumi.ComponentResource):
         })
 
     def _flow_logs(self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-        group_name = f"/aws/vpc/{args.name_prefix}/flow-logs"
+        child = self.child()
+        stack = args.stack
+        group_name = f"/aws/vpc/{stack.name_prefix}/flow-logs"
         key = customer_key(
-            f"{name}-flow-logs", parent=self, description=f"VPC flow logs of {args.name_prefix}",
-            alias=f"alias/{args.name_prefix}-flow-logs", protect=args.protect_data,
+            f"{name}-flow-logs", parent=self, description=f"VPC flow logs of {stack.name_prefix}",
+            alias=f"alias/{stack.name_prefix}-flow-logs", protect=stack.production,
             usage=account_id(self).apply(
-                lambda account: [iam.key_use_by_cloudwatch_logs(args.region, account, [group_name])]))
+                lambda account: [iam.key_use_by_cloudwatch_logs(stack.region, account, [group_name])]))
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs", name=group_name, retention_in_days=args.config.flow_log_retention_days,
             kms_key_id=key.arn, opts=child)

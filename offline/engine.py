@@ -51,6 +51,14 @@ def cluster_oidc_issuer(region: str) -> str:
     return f"https://oidc.eks.{region}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
 
 
+def short_region(region: str) -> str:
+    """us-east-1 -> use1, ap-southeast-2 -> apse2: the code ElastiCache puts in its endpoints."""
+    country, *direction, number = region.split("-")
+    codes = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "southeast": "se",
+             "northeast": "ne", "northwest": "nw", "southwest": "sw", "gov": "gov"}
+    return country + "".join(codes.get(d, d[:1]) for d in direction) + number
+
+
 def rds_master_secret_arn(identifier: str, region: str) -> str:
     """RDS names the secret it manages itself: rds!db-<uuid>."""
     return f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-{identifier}-uuid-AbCdEf"
@@ -285,8 +293,9 @@ COMPUTED_OUTPUTS: dict[str, Callable[[str, dict, str], dict]] = {
     "random:index/randomPassword:RandomPassword": lambda n, i, r: {
         "result": _secret(f"mock-{n}-{'x' * 8}"), "bcryptHash": _secret(f"$2a$10$mock{n}")},
     "aws:rds/instance:Instance": _rds_instance,
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i, r: {
-        "primaryEndpointAddress": f"master.{i.get('replicationGroupId', n)}.abc123.{r}.cache.amazonaws.com"},
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i, r: {"primaryEndpointAddress":
+                                                                          f"master.{i.get('replicationGroupId', n)}"
+                                                                          f".abc123.{short_region(r)}.cache.amazonaws.com"},
     "aws:s3/bucket:Bucket": lambda n, i, r: {"arn": f"arn:aws:s3:::{i.get('bucket', n)}"},
     "aws:secretsmanager/secret:Secret": lambda n, i, r: {
         "arn": f"arn:aws:secretsmanager:{r}:{ACCOUNT}:secret:{i.get('name', n)}-AbCdEf"},

@@ -106,8 +106,8 @@ def dev_variant(shared) -> StackResult:
 def _prod_changes(c):
     data = c["mlplatform:data"]
     data["database"].update(EVERYDAY_DATABASE)
-    data["cache"].update(nodeType="cache.r7g.large", nodes=3)
-    data["artifacts"]["noncurrentVersionDays"] = 180
+    data["sessionCache"].update(nodeType="cache.r7g.large", nodes=3)
+    data["artifactStore"]["noncurrentVersionDays"] = 180
     c["mlplatform:nodeGroups"][1]["instanceTypes"] = ["p4d.24xlarge", "p4de.24xlarge"]
     for key in ("natGateways", "flowLogs"):
         c["mlplatform:network"].pop(key)

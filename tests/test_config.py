@@ -134,7 +134,7 @@ CASES = [
      "must be a map of settings"),
     ("addons-not-map", "dev", lambda c: c.__setitem__("mlplatform:addons", ["dns"]), "addons",
      "must be a map of settings"),
-    ("nested-not-map", "dev", lambda c: c["mlplatform:data"].__setitem__("cache", 2), "data.cache",
+    ("nested-not-map", "dev", lambda c: c["mlplatform:data"].__setitem__("sessionCache", 2), "data.sessionCache",
      "must be a map of settings"),
 ]
 

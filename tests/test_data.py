@@ -215,7 +215,7 @@ def test_artifact_bucket_companions_all_target_it(each_stack):
     [lifecycle] = _companions(each_stack, bucket, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     rules = {r["id"]: r for r in lifecycle.inputs["rules"]}
     assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"] == {
-        "noncurrentDays": _data_cfg(each_stack.stack)["artifacts"]["noncurrentVersionDays"]}
+        "noncurrentDays": _data_cfg(each_stack.stack)["artifactStore"]["noncurrentVersionDays"]}
     assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
 
 
@@ -253,7 +253,7 @@ def test_only_dev_buckets_may_be_destroyed_with_their_objects(dev, prod):
 # ---- session cache ------------------------------------------------------------------------------
 
 def test_cache_is_encrypted_authenticated_and_sized_per_stack(each_stack):
-    cfg = _data_cfg(each_stack.stack)["cache"]
+    cfg = _data_cfg(each_stack.stack)["sessionCache"]
     prod = each_stack.stack == "prod"
     cache = each_stack.one(CACHE).inputs
     assert cache["engine"] == "valkey"
@@ -339,13 +339,13 @@ def test_everyday_config_changes_do_not_touch_what_forces_replacement(prod, prod
     (lambda d: d["database"].__setitem__("backupRetentionDays", 7), "data.database.backupRetentionDays",
      "at least 14 days", True),
     (lambda d: d["database"].__setitem__("multiAz", False), "data.database.multiAz", "two AZs", True),
-    (lambda d: d["cache"].__setitem__("nodes", 1), "data.cache.nodes", "set 2 or more", True),
+    (lambda d: d["sessionCache"].__setitem__("nodes", 1), "data.sessionCache.nodes", "set 2 or more", True),
     (lambda d: d["database"].__setitem__("maxAllocatedStorageGiB", 50), "data.database.maxAllocatedStorageGiB",
      "at least allocatedStorageGiB", False),  # compares two keys
     (lambda d: d["database"].__setitem__("instanceClass", "m7g.large"), "data.database.instanceClass",
      "not an RDS instance class", True),
-    (lambda d: d["cache"].__setitem__("nodeTyp", "cache.t4g.small"), "data.cache.nodeTyp", "did you mean 'nodeType'",
-     True),
+    (lambda d: d["sessionCache"].__setitem__("nodeTyp", "cache.t4g.small"), "data.sessionCache.nodeTyp",
+     "did you mean 'nodeType'", True),
 ])
 def test_data_config_is_validated(change, key, words, in_schema):
     result = evaluate("prod", lambda c: change(c[f"{PROJECT}:data"]))

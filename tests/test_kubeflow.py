@@ -3,7 +3,6 @@ Trainer, KServe; capacity."""
 
 import json
 import re
-import time
 
 import pytest
 import yaml
@@ -12,9 +11,9 @@ from components.cluster.node_group import GPU_PRESENT_LABEL, GPU_TAINT_KEY, GPU_
 from components.config import PROJECT, ConfigError
 from components.config.environments import ENVIRONMENTS, KUBEFLOW_DEFAULTS
 from components.kubeflow import upstream
+from components.kubeflow.kserve import LOCAL_GATEWAY_LABELS
 from components.kubeflow.notebooks import SPAWNER_CONFIG
-from components.kubeflow.serving import LOCAL_GATEWAY_LABELS
-from components.kubeflow.teams import artifact_prefix
+from components.kubeflow.team import artifact_prefix
 from offline import capacity
 from offline.engine import ROOT, secret_value
 from offline.iam_eval import decide
@@ -202,26 +201,26 @@ def test_a_team_gets_its_profile_quota_and_pipeline_settings_on_its_prefix(prod)
                     "METADATA_GRPC_SERVICE_PORT": "8080"}
 
 
-def test_teams_scale_linearly_and_share_nothing(dev):
-    teams = [{"name": f"team-{i:02d}", "owner": f"lead{i}@example.com", "gpus": i % 3} for i in range(50)]
+def test_each_team_adds_the_same_resources_and_shares_none(dev):
+    """Three more teams add exactly three times one team's resources, each with its own role and pipeline root
+    (how long many teams take to evaluate is a figure of `make bench`, not a test)."""
+    teams = [{"name": f"team-{i:02d}", "owner": f"lead{i}@example.com", "gpus": i % 3} for i in range(3)]
 
-    def fifty(c):
-        c[f"{PROJECT}:kubeflow"]["teams"] = teams
+    def more(c):
+        c[f"{PROJECT}:kubeflow"]["teams"] = c[f"{PROJECT}:kubeflow"]["teams"] + teams
 
-    started = time.perf_counter()
-    result = evaluate("dev", fifty)
-    elapsed = time.perf_counter() - started
+    result = evaluate("dev", more)
     assert result.error is None
     tree = ResourceTree(dev.resources)
-    [team] = dev.of_type("mlplatform:teams:Team")
+    [team] = dev.of_type("mlplatform:team:Team")
     per_team = 1 + len(tree.descendants(team.urn))
-    assert len(result.resources) - len(dev.resources) == (50 - len(_teams("dev"))) * per_team
-    roles = [a.inputs["roleArn"] for a in result.of_type(ASSOCIATION) if a.inputs["namespace"].startswith("team-")]
-    assert len(roles) == len(set(roles)) == 50
+    assert len(result.resources) - len(dev.resources) == 3 * per_team
+    every = [t["name"] for t in _teams("dev")] + [t["name"] for t in teams]
+    roles = [a.inputs["roleArn"] for a in result.of_type(ASSOCIATION) if a.inputs["namespace"] in every]
+    assert len(roles) == len(set(roles)) == len(every)
     roots = [r.inputs["data"]["defaultPipelineRoot"] for r in result.of_type(CONFIG_MAP)
              if r.inputs["metadata"]["name"] == upstream.LAUNCHER_CONFIG]
-    assert len(set(roots)) == 50
-    assert elapsed < 8, f"50 teams took {elapsed:.1f} s to evaluate"
+    assert len(set(roots)) == len(every)
 
 
 @pytest.mark.parametrize("teams,words", [

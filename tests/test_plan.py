@@ -279,4 +279,4 @@ def test_the_command_prints_the_report_and_writes_both_files(tmp_path, capsys, m
     assert "```mermaid" not in out and "```mermaid" in written
     assert summary.read_text() == written + "\n"
     assert json.loads((tmp_path / "dev.json").read_text())["stack"] == "dev"
-    assert plan.main(["staging"], out=tmp_path) == 2
+    assert plan.main(["no-such-stack"], out=tmp_path) == 2

@@ -52,10 +52,10 @@ def test_components_follow_naming_and_parenting_conventions(each_stack):
         "mlplatform:external_dns:ExternalDns", "mlplatform:cert_manager:CertManager",
         "mlplatform:external_secrets:ExternalSecrets", "mlplatform:artifact_store:ArtifactStore",
         "mlplatform:database:Database", "mlplatform:session_cache:SessionCache", "mlplatform:istio:Istio",
-        "mlplatform:front_door:FrontDoor", "mlplatform:auth:Auth", "mlplatform:platform:KubeflowPlatform",
+        "mlplatform:front_door:FrontDoor", "mlplatform:auth:Auth", "mlplatform:platform:Platform",
         "mlplatform:pipelines:Pipelines", "mlplatform:notebooks:Notebooks", "mlplatform:katib:Katib",
-        "mlplatform:training:Trainer", "mlplatform:teams:Team"} | (
-        {"mlplatform:serving:Serving"} if each_stack.stack == "prod" else set())
+        "mlplatform:trainer:Trainer", "mlplatform:team:Team"} | (
+        {"mlplatform:kserve:KServe"} if each_stack.stack == "prod" else set())
 
 
 def test_exports_point_at_what_the_stack_created(each_stack):

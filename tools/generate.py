@@ -222,8 +222,9 @@ def environments_table() -> str:
              _row("production (protection, retention, pack's production rules)",
                   *[str(environments.ENVIRONMENTS[n].production).lower() for n in names])]
     tables = {"network": environments.NETWORK_DEFAULTS, "cluster": environments.CLUSTER_DEFAULTS,
-              "data.database": environments.DATABASE_DEFAULTS, "data.cache": environments.CACHE_DEFAULTS,
-              "data.artifacts": environments.ARTIFACTS_DEFAULTS,
+              "data.database": environments.DATABASE_DEFAULTS,
+              "data.artifactStore": environments.ARTIFACT_STORE_DEFAULTS,
+              "data.sessionCache": environments.SESSION_CACHE_DEFAULTS,
               "kubeflow.applications": environments.KUBEFLOW_DEFAULTS}
     for prefix, table in tables.items():
         for key in table["dev"]:

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import iam
+from components import iam, namespaces
+from components.addons.controller import controller_chart
 from components.cluster.cluster import Cluster
-from components.helm import helm_release
-from components.options import dependencies
-from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+from components.component import Component
+from components.stack import StackContext
 from components.versions import CLUSTER_AUTOSCALER, KUBERNETES_VERSIONS
 
-NAMESPACE = "kube-system"
+NAMESPACE = namespaces.KUBE_SYSTEM
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
 # Why these settings (cluster-autoscaler FAQ, "What are the parameters to CA?"):
@@ -41,32 +41,28 @@ def nodegroup_arns(cluster_arn: str) -> str:
 
 @dataclass
 class ClusterAutoscalerArgs:
+    stack: StackContext
     cluster: Cluster
-    region: str
 
 
-class ClusterAutoscaler(pulumi.ComponentResource):
+class ClusterAutoscaler(Component):
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:cluster_autoscaler:ClusterAutoscaler", name, None, opts)
+        super().__init__("mlplatform:cluster_autoscaler:ClusterAutoscaler", name, opts)
         cluster = args.cluster
-        policy = pulumi.Output.all(cluster.name, cluster.arn).apply(
-            lambda a: iam.cluster_autoscaler(a[0], nodegroup_arns(a[1])))
-        role = ServiceAccountRole(
-            name,
-            ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
-                                   policy=policy),
-            opts=pulumi.ResourceOptions(parent=self))
-        helm_release(
-            f"{name}-chart", parent=self, chart=CLUSTER_AUTOSCALER, namespace=NAMESPACE,
+        _, release = controller_chart(
+            self, name, cluster=cluster, chart=CLUSTER_AUTOSCALER, namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            policy=pulumi.Output.all(cluster.name, cluster.arn).apply(
+                lambda a: iam.cluster_autoscaler(a[0], nodegroup_arns(a[1]))),
             values={
                 "cloudProvider": "aws",
-                "awsRegion": args.region,
+                "awsRegion": args.stack.region,
                 # Finds the groups EKS tagged k8s.io/cluster-autoscaler/enabled and .../<cluster>.
                 "autoDiscovery": {"clusterName": cluster.name},
                 "rbac": {"serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
                 "image": {"tag": KUBERNETES_VERSIONS[cluster.kubernetes_version].cluster_autoscaler_image},
                 "extraArgs": EXTRA_ARGS,
                 "priorityClassName": "system-cluster-critical",
-            },
-            depends_on=[*cluster.ready, *role.ready, *dependencies(opts)])
+            })
+        self.ready = [release]
         self.register_outputs({})

@@ -10,16 +10,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import iam
+from components import iam, namespaces
+from components.addons.controller import controller_chart
 from components.addons.secret_store import secret_name_prefix
 from components.cluster.cluster import Cluster
-from components.helm import helm_release
+from components.component import Component
 from components.kms import account_id, customer_key
-from components.options import dependencies
-from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+from components.stack import StackContext
 from components.versions import EXTERNAL_SECRETS
 
-NAMESPACE = "external-secrets"
+NAMESPACE = namespaces.EXTERNAL_SECRETS
 SERVICE_ACCOUNT = "external-secrets"
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
 WEBHOOK_PORT = 10250
@@ -32,31 +32,28 @@ def cluster_secret_arns(cluster_arn: str, cluster_name: str) -> str:
 
 @dataclass
 class ExternalSecretsArgs:
+    stack: StackContext  # production keeps the key that encrypts every secret
     cluster: Cluster
-    region: str
-    protect_data: bool  # prod: the key that encrypts every secret is kept
 
 
-class ExternalSecrets(pulumi.ComponentResource):
+class ExternalSecrets(Component):
+    """`ready`: the ClusterSecretStore every ExternalSecret names (`sync` makes one wait for it)."""
     cluster_secret_store: str
-    store: pulumi.Resource      # what an ExternalSecret must depend on
     key_arn: pulumi.Output[str]  # the customer key every Secrets Manager secret of this stack is encrypted with
 
     def __init__(self, name: str, args: ExternalSecretsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:external_secrets:ExternalSecrets", name, None, opts)
+        super().__init__("mlplatform:external_secrets:ExternalSecrets", name, opts)
         cluster = args.cluster
-        policy = pulumi.Output.all(cluster.arn, cluster.name).apply(
-            lambda a: iam.external_secrets_reader(cluster_secret_arns(a[0], a[1])))
-        role = ServiceAccountRole(
-            name,
-            ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
-                                   policy=policy),
-            opts=pulumi.ResourceOptions(parent=self))
-        via_secrets_manager = f"secretsmanager.{args.region}.amazonaws.com"
+        role, release = controller_chart(
+            self, name, cluster=cluster, chart=EXTERNAL_SECRETS, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
+            policy=pulumi.Output.all(cluster.arn, cluster.name).apply(
+                lambda a: iam.external_secrets_reader(cluster_secret_arns(a[0], a[1]))),
+            values={"installCRDs": True, "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}})
+        via_secrets_manager = args.stack.regional("secretsmanager")
         # Secrets are written by the deployer (and RDS, for the database's master secret) through Secrets
         # Manager, and read in the cluster by external-secrets' role only.
         key = customer_key(
-            f"{name}-key", parent=self, protect=args.protect_data,
+            f"{name}-key", parent=self, protect=args.stack.production,
             description="Secrets Manager secrets of the ML platform",
             alias=cluster.name.apply(lambda n: f"alias/{n}-secrets-manager"),
             usage=pulumi.Output.all(account_id(self), role.role_arn).apply(lambda a: [
@@ -64,20 +61,17 @@ class ExternalSecrets(pulumi.ComponentResource):
                 iam.key_use_by_role("ExternalSecretsReads", a[1], ["kms:Decrypt", "kms:DescribeKey"],
                                     via_service=via_secrets_manager),
             ]))
-        release = helm_release(
-            f"{name}-chart", parent=self, chart=EXTERNAL_SECRETS, namespace=NAMESPACE,
-            values={"installCRDs": True, "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}},
-            depends_on=[*cluster.ready, *role.ready, *dependencies(opts)])
-        self.store = k8s.apiextensions.CustomResource(
+        store = k8s.apiextensions.CustomResource(
             f"{name}-store",
             api_version="external-secrets.io/v1",
             kind="ClusterSecretStore",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CLUSTER_SECRET_STORE),
             # No `auth`: the controller's own Pod Identity credentials are used. A jwt auth block would
             # ask for IRSA tokens, which Pod Identity does not issue (external-secrets#2951).
-            spec={"provider": {"aws": {"service": "SecretsManager", "region": args.region}}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
+            spec={"provider": {"aws": {"service": "SecretsManager", "region": args.stack.region}}},
+            opts=self.child(depends_on=[release]),
         )
+        self.ready = [store]
         self.cluster_secret_store = CLUSTER_SECRET_STORE
         self.key_arn = key.arn
         self._role = role
@@ -103,7 +97,7 @@ class ExternalSecrets(pulumi.ComponentResource):
                 "data": [{"secretKey": key, "remoteRef": {"key": remote_key, "property": prop}}
                          for key, prop in keys.items()],
             },
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.store, *depends_on]))
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[*self.ready, *depends_on]))
 
     def grant_read(self, resource_name: str, *, parent: pulumi.Resource,
                    secret_arn: pulumi.Input[str]) -> aws.iam.RolePolicy:

@@ -7,42 +7,39 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import iam
+from components import iam, namespaces
+from components.addons.controller import controller_chart
 from components.cluster.cluster import Cluster
-from components.helm import helm_release
-from components.options import dependencies
-from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+from components.component import Component
+from components.stack import StackContext
 from components.versions import AWS_LOAD_BALANCER_CONTROLLER
 
-NAMESPACE = "kube-system"
+NAMESPACE = namespaces.KUBE_SYSTEM
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 WEBHOOK_PORT = 9443
 
 
 @dataclass
 class LoadBalancerControllerArgs:
+    stack: StackContext
     cluster: Cluster
     vpc_id: pulumi.Input[str]
-    region: str
 
 
-class LoadBalancerController(pulumi.ComponentResource):
-    release: pulumi.Resource  # what anything that creates a load balancer must depend on
+class LoadBalancerController(Component):
+    """`ready`: its release. The chart's webhook rejects every new Service until the controller runs, and on
+    destroy only the running controller removes the load balancers it made: whatever creates a Service (every other
+    chart, the front door's gateway) waits for it, so it also goes last."""
 
     def __init__(self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:load_balancer_controller:LoadBalancerController", name, None, opts)
-        cluster = args.cluster
-        role = ServiceAccountRole(
-            name,
-            ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
-                                   policy=iam.load_balancer_controller()),
-            opts=pulumi.ResourceOptions(parent=self))
-        self.release = helm_release(
-            f"{name}-chart", parent=self, chart=AWS_LOAD_BALANCER_CONTROLLER, namespace=NAMESPACE,
+        super().__init__("mlplatform:load_balancer_controller:LoadBalancerController", name, opts)
+        _, release = controller_chart(
+            self, name, cluster=args.cluster, chart=AWS_LOAD_BALANCER_CONTROLLER, namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT, policy=iam.load_balancer_controller(),
             values={
-                "clusterName": cluster.name,
+                "clusterName": args.cluster.name,
                 # Pods cannot reach IMDS (hop limit 1), so region and VPC are given, not discovered.
-                "region": args.region,
+                "region": args.stack.region,
                 "vpcId": args.vpc_id,
                 "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
                 "replicaCount": 2,
@@ -51,6 +48,6 @@ class LoadBalancerController(pulumi.ComponentResource):
                 "enableShield": False,
                 "enableWaf": False,
                 "enableWafv2": False,
-            },
-            depends_on=[*cluster.ready, *role.ready, *dependencies(opts)])
+            })
+        self.ready = [release]
         self.register_outputs({})

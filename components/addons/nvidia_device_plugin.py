@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components import namespaces
 from components.cluster.cluster import Cluster
 from components.cluster.node_group import GPU_PRESENT_LABEL, GPU_TAINT_KEY
+from components.component import Component
 from components.helm import helm_release
-from components.options import dependencies
 from components.versions import NVIDIA_DEVICE_PLUGIN
 
-NAMESPACE = "kube-system"
+NAMESPACE = namespaces.KUBE_SYSTEM
 
 
 @dataclass
@@ -24,10 +25,10 @@ class NvidiaDevicePluginArgs:
     cluster: Cluster
 
 
-class NvidiaDevicePlugin(pulumi.ComponentResource):
+class NvidiaDevicePlugin(Component):
     def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:nvidia_device_plugin:NvidiaDevicePlugin", name, None, opts)
-        helm_release(
+        super().__init__("mlplatform:nvidia_device_plugin:NvidiaDevicePlugin", name, opts)
+        release = helm_release(
             f"{name}-chart", parent=self, chart=NVIDIA_DEVICE_PLUGIN, namespace=NAMESPACE,
             values={
                 # Only on GPU nodes (labelled by their node group), and allowed past their taint.
@@ -38,5 +39,6 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                 "gfd": {"enabled": False},
                 "nfd": {"enabled": False},
             },
-            depends_on=[*args.cluster.ready, *dependencies(opts)])
+            depends_on=[*args.cluster.ready, *self.waits_for])
+        self.ready = [release]
         self.register_outputs({})

@@ -10,17 +10,19 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import iam
+from components import iam, namespaces
 from components.cluster.eks_addon import eks_addon
 from components.cluster.node_group import NodeGroup, NodeGroupArgs
+from components.component import Component
 from components.config import ClusterConfig, NodeGroupConfig, role_name
 from components.kms import account_id, customer_key
 from components.network import Network
-from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
+from components.stack import StackContext
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-VPC_CNI_NAMESPACE = "kube-system"
+VPC_CNI_NAMESPACE = namespaces.KUBE_SYSTEM
 VPC_CNI_SERVICE_ACCOUNT = "aws-node"
 
 
@@ -100,19 +102,18 @@ def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, reg
 
 @dataclass
 class ClusterArgs:
+    stack: StackContext  # the region; in production the cluster and its keys survive `pulumi destroy`
     config: ClusterConfig
     node_groups: tuple[NodeGroupConfig, ...]
     network: Network
-    region: str
-    protect_data: bool  # prod: stateful resources survive `pulumi destroy` and replacement
 
 
-class Cluster(pulumi.ComponentResource):
+class Cluster(Component):
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
     kubernetes_version: str
     addon_versions: Mapping[str, str]  # per-stack pins (config cluster.addonVersions)
-    ready: list[pulumi.Resource]       # node groups, coredns, access: depend on these to schedule pods
+    ready: list[pulumi.Resource]       # node groups, coredns, access: what a workload waits for
     endpoint: pulumi.Output[str]
     oidc_issuer: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
@@ -124,7 +125,7 @@ class Cluster(pulumi.ComponentResource):
     node_groups: dict[str, NodeGroup]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:cluster:Cluster", name, None, opts)
+        super().__init__("mlplatform:cluster:Cluster", name, opts)
         cfg = args.config
 
         # In the order EKS needs them: the control plane, who may reach it, networking add-ons, nodes, DNS.
@@ -140,7 +141,7 @@ class Cluster(pulumi.ComponentResource):
                 NodeGroupArgs(config=group, cluster_name=cluster_name, kubernetes_version=cfg.kubernetes_version,
                               node_role_arn=node_role.arn, subnet_ids=args.network.private_subnet_ids,
                               security_group_ids=[node_sg.id]),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*networking, *node_role_ready]))
+                opts=self.child(depends_on=[*networking, *node_role_ready]))
             for group in args.node_groups
         }
         # coredns is a Deployment: created before any node exists it stays DEGRADED and the apply
@@ -149,8 +150,8 @@ class Cluster(pulumi.ComponentResource):
 
         config_json = pulumi.Output.all(
             eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data,
-        ).apply(lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], args.region)))
-        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config_json, opts=pulumi.ResourceOptions(parent=self))
+        ).apply(lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], args.stack.region)))
+        self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config_json, opts=self.child())
 
         self.name = cluster_name
         self.arn = eks_cluster.arn
@@ -178,8 +179,8 @@ class Cluster(pulumi.ComponentResource):
     def _control_plane(self, name: str, args: ClusterArgs,
                        cluster_sg: aws.ec2.SecurityGroup) -> tuple[aws.eks.Cluster, aws.kms.Key]:
         """The cluster, its role, the key for its secrets and the log group it writes into."""
-        cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
+        cfg, stack = args.config, args.stack
+        child = self.child()
         account = account_id(self)
         role = aws.iam.Role(
             f"{name}-control-plane",
@@ -191,21 +192,21 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-control-plane", role=role.name, policy_arn=iam.EKS_CLUSTER_POLICY, opts=child)
 
         secrets_key = customer_key(
-            f"{name}-secrets", parent=self, protect=args.protect_data,
+            f"{name}-secrets", parent=self, protect=stack.production,
             description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cfg.name}",
             alias=f"alias/{cfg.name}-eks-secrets",
             usage=pulumi.Output.all(account, role.arn).apply(lambda a: [
                 iam.key_use_by_role("ClusterRoleUsesKey", a[1], iam.EKS_CLUSTER_KEY_ACTIONS),
-                iam.key_use_via_service("ClusterCreatorGrantsEks", a[0], f"eks.{args.region}.amazonaws.com"),
+                iam.key_use_via_service("ClusterCreatorGrantsEks", a[0], stack.regional("eks")),
             ]))
 
         # Created before the cluster so EKS writes into an encrypted group with a retention period instead
         # of creating one that keeps logs forever, unencrypted.
         log_group_name = f"/aws/eks/{cfg.name}/cluster"
         logs_key = customer_key(
-            f"{name}-logs", parent=self, protect=args.protect_data,
+            f"{name}-logs", parent=self, protect=stack.production,
             description=f"Control-plane logs of EKS cluster {cfg.name}", alias=f"alias/{cfg.name}-eks-logs",
-            usage=account.apply(lambda a: [iam.key_use_by_cloudwatch_logs(args.region, a, [log_group_name])]))
+            usage=account.apply(lambda a: [iam.key_use_by_cloudwatch_logs(stack.region, a, [log_group_name])]))
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
             name=log_group_name,
@@ -240,11 +241,10 @@ class Cluster(pulumi.ComponentResource):
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
-            deletion_protection=args.protect_data,
+            deletion_protection=stack.production,
             # Core add-ons are EKS managed add-ons created in order (_networking_addons, coredns).
             bootstrap_self_managed_addons=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy],
-                                        protect=args.protect_data),
+            opts=self.child(depends_on=[log_group, role_policy], protect=stack.production),
         )
         return cluster, secrets_key
 
@@ -260,7 +260,7 @@ class Cluster(pulumi.ComponentResource):
                 managed_policy_arns=[iam.VPC_CNI_POLICY],
                 association_by_addon=True,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child(),
         )
         pod_identity_agent = self._addon(name, cfg, cluster_name, "eks-pod-identity-agent")
         return [
@@ -272,7 +272,7 @@ class Cluster(pulumi.ComponentResource):
     def _access_entries(self, name: str, cfg: ClusterConfig, cluster_name: pulumi.Output[str]):
         """cluster-admin for the configured admins and the Deployments role; keyed by role name, so removing
         one role never renames another's entry."""
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child()
         associations = []
         for arn in cfg.access_role_arns:
             key = f"{name}-access-{role_name(arn)}"
@@ -284,7 +284,7 @@ class Cluster(pulumi.ComponentResource):
         return associations
 
     def _security_groups(self, name: str, net: Network, private_access_cidrs: Sequence[str]):
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child()
         groups = {
             "cluster": aws.ec2.SecurityGroup(
                 f"{name}-cluster", vpc_id=net.vpc_id,
@@ -301,7 +301,7 @@ class Cluster(pulumi.ComponentResource):
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-{rule.key}", security_group_id=groups[rule.target].id,
                 referenced_security_group_id=groups[rule.source].id, ip_protocol=rule.protocol,
-                description=rule.needed_by, opts=pulumi.ResourceOptions(parent=self, aliases=aliases), **ports)
+                description=rule.needed_by, opts=self.child(aliases=aliases), **ports)
         # The private endpoint from routed networks (VPN, peering): admins and the deployment agents.
         for cidr in private_access_cidrs:
             aws.vpc.SecurityGroupIngressRule(
@@ -315,7 +315,7 @@ class Cluster(pulumi.ComponentResource):
         return groups["cluster"], groups["node"]
 
     def _node_role(self, name: str):
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child()
         role = aws.iam.Role(
             f"{name}-node",
             assume_role_policy=iam.to_json(iam.service_trust("ec2.amazonaws.com")),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.pod_identity import ServiceAccountRole
+from components.service_account_role import ServiceAccountRole
 
 
 def eks_addon(resource_name: str, *, parent: pulumi.Resource, cluster_name: pulumi.Input[str], addon: str,

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.component import Component
 from components.config import NodeGroupConfig
-from components.options import dependencies
 
 GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_TAINT_VALUE = "true"
@@ -56,16 +56,14 @@ class NodeGroupArgs:
     security_group_ids: Sequence[pulumi.Input[str]]
 
 
-class NodeGroup(pulumi.ComponentResource):
+class NodeGroup(Component):
     node_group_name: pulumi.Output[str]
     autoscaling_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: NodeGroupArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:cluster:NodeGroup", name, None, opts)
+        super().__init__("mlplatform:node_group:NodeGroup", name, opts, renamed_from="mlplatform:cluster:NodeGroup")
         cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
-        # Nodes must not start before what they need (networking add-ons, node role policies).
-        ready = dependencies(opts)
+        child = self.child()
 
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
@@ -121,8 +119,8 @@ class NodeGroup(pulumi.ComponentResource):
             tags={"Name": name},
             # cluster-autoscaler owns the desired size once the group exists; `pulumi up` must not
             # reset it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=ready,
-                                        ignore_changes=["scalingConfig.desiredSize"]),
+            # Nodes must not start before what they need (networking add-ons, node role policies).
+            opts=self.child(depends_on=self.waits_for, ignore_changes=["scalingConfig.desiredSize"]),
         )
 
         asg_name = node_group.resources.apply(lambda r: r[0].autoscaling_groups[0].name)

@@ -1,4 +1,4 @@
-"""data: RDS MySQL, the session cache and the artifact bucket."""
+"""data: RDS MySQL (database), the artifact bucket (artifactStore) and the login sessions' cache (sessionCache)."""
 
 from __future__ import annotations
 
@@ -44,16 +44,16 @@ class DatabaseConfig(ConfigModel):
                                             f"storage can grow, got {self.max_allocated_storage_gib}"
 
 
-class CacheConfig(ConfigModel):
-    ENVIRONMENT_DEFAULTS = environments.CACHE_DEFAULTS
+class SessionCacheConfig(ConfigModel):
+    ENVIRONMENT_DEFAULTS = environments.SESSION_CACHE_DEFAULTS
 
     node_type: str = text(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "an ElastiCache node type such as cache.t4g.small",
                           "ElastiCache node type")
     nodes: StrictInt = Field(ge=1, le=6, description="nodes: a primary and replicas in other AZs; prod 2 or more")
 
 
-class ArtifactsConfig(ConfigModel):
-    ENVIRONMENT_DEFAULTS = environments.ARTIFACTS_DEFAULTS
+class ArtifactStoreConfig(ConfigModel):
+    ENVIRONMENT_DEFAULTS = environments.ARTIFACT_STORE_DEFAULTS
 
     noncurrent_version_days: StrictInt = Field(ge=1, le=3650, description="how long overwritten artifact versions "
                                                                           "are kept")
@@ -62,11 +62,12 @@ class ArtifactsConfig(ConfigModel):
 class DataConfig(ConfigModel):
     # Empty maps by default, validated (validate_default) so each takes its environment's defaults.
     database: DatabaseConfig = Field(default_factory=dict, description="RDS for MySQL")  # type: ignore[assignment]
-    cache: CacheConfig = Field(default_factory=dict, description="ElastiCache (Valkey)")  # type: ignore[assignment]
-    artifacts: ArtifactsConfig = Field(default_factory=dict,  # type: ignore[assignment]
-                                       description="the S3 artifact bucket")
+    artifact_store: ArtifactStoreConfig = Field(default_factory=dict,  # type: ignore[assignment]
+                                                description="the S3 bucket Kubeflow keeps its artifacts in")
+    session_cache: SessionCacheConfig = Field(default_factory=dict,  # type: ignore[assignment]
+                                              description="ElastiCache (Valkey), where the login keeps its sessions")
 
     def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-        for key in ("database", "cache", "artifacts"):
+        for key, field in type(self).model_fields.items():
             for sub, message in getattr(self, key).rules(context):
-                yield f"{key}.{sub}" if sub else key, message
+                yield f"{field.alias}.{sub}" if sub else str(field.alias), message

@@ -46,7 +46,7 @@ DATABASE_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {"instanceClass": "db.m7g.large", "allocatedStorageGiB": 100, "backupRetentionDays": 14, "multiAz": True,
              "logRetentionDays": 365, "monitoringIntervalSeconds": 15},
 }
-CACHE_DEFAULTS: dict[str, dict[str, Any]] = {
+SESSION_CACHE_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"nodeType": "cache.t4g.micro", "nodes": 1},
     "prod": {"nodeType": "cache.m7g.large", "nodes": 2},
 }
@@ -56,7 +56,7 @@ KUBEFLOW_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": False},
     "prod": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": True},
 }
-ARTIFACTS_DEFAULTS: dict[str, dict[str, Any]] = {
+ARTIFACT_STORE_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"noncurrentVersionDays": 30},
     "prod": {"noncurrentVersionDays": 90},
 }
@@ -82,6 +82,6 @@ PRODUCTION_REQUIREMENTS = (
     Requirement("data.database.backupRetentionDays", {"minimum": 14},
                 "prod keeps at least 14 days of backups for point-in-time restore"),
     Requirement("data.database.multiAz", {"const": True}, "prod runs the database in two AZs; set true"),
-    Requirement("data.cache.nodes", {"minimum": 2},
+    Requirement("data.sessionCache.nodes", {"minimum": 2},
                 "prod needs a replica in a second AZ for automatic failover; set 2 or more"),
 )

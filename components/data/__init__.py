@@ -1,1 +1,33 @@
-"""Data services: the state Kubeflow keeps outside the cluster (RDS, S3, ElastiCache)."""
+"""Data services: the state Kubeflow keeps outside the cluster (RDS, S3, ElastiCache); `data()` creates them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.addons.external_secrets import ExternalSecrets
+from components.cluster.cluster import Cluster
+from components.config import DataConfig
+from components.data.artifact_store import ArtifactStore, ArtifactStoreArgs
+from components.data.database import Database, DatabaseArgs
+from components.data.session_cache import SessionCache, SessionCacheArgs
+from components.network import Network
+from components.stack import StackContext
+
+
+@dataclass(frozen=True)
+class Data:
+    artifacts: ArtifactStore
+    database: Database
+    sessions: SessionCache
+
+
+def data(stack: StackContext, config: DataConfig, cluster: Cluster, network: Network,
+         secrets: ExternalSecrets) -> Data:
+    """Credentials go to Secrets Manager under the stack's key (`secrets`), for external-secrets to sync."""
+    artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(stack, config.artifact_store), opts=stack.on_aws())
+    # The database's bootstrap job runs in the cluster: it is the one data service on the cluster's provider.
+    database = Database("database", DatabaseArgs(stack, config.database, cluster, network, secrets),
+                        opts=stack.on_cluster())
+    sessions = SessionCache("session-cache", SessionCacheArgs(stack, config.session_cache, cluster, network, secrets),
+                            opts=stack.on_aws())
+    return Data(artifacts, database, sessions)

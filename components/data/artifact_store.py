@@ -12,16 +12,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.component import Component
+from components.config import ArtifactStoreConfig
 from components.kms import account_id as caller_account_id
 from components.kms import customer_key
+from components.stack import StackContext
 
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 ACCESS_LOG_RETENTION_DAYS = 365
-
-
-def s3_endpoint(region: str) -> str:
-    """The regional S3 endpoint clients in the cluster reach the bucket through."""
-    return f"s3.{region}.amazonaws.com"
 
 
 def bucket_name(prefix: str, purpose: str, account_id: str, region: str) -> str:
@@ -40,39 +38,37 @@ def _abort_incomplete_uploads() -> aws.s3.BucketLifecycleConfigurationRuleArgs:
 
 @dataclass
 class ArtifactStoreArgs:
-    name_prefix: pulumi.Input[str]   # the cluster's name: lowercase, unique per stack
-    region: str
-    noncurrent_version_days: int
-    protect_data: bool               # prod: protected, not force-destroyed, access-logged
+    stack: StackContext  # the name prefix names the bucket; production protects it and logs access to it
+    config: ArtifactStoreConfig
 
 
-class ArtifactStore(pulumi.ComponentResource):
+class ArtifactStore(Component):
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
     key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ArtifactStoreArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:artifact_store:ArtifactStore", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("mlplatform:artifact_store:ArtifactStore", name, opts)
+        stack = args.stack
+        child = self.child()
         # Keys and buckets are also kept in AWS if the stack is ever destroyed on purpose: snapshots and
         # backups stay readable, artifacts stay recoverable.
-        retained = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        retained = self.child(protect=stack.production, retain_on_delete=stack.production)
         account_id = caller_account_id(self)
 
         # S3 encrypts objects with the key for whoever may write them (their IAM policies and the bucket
         # policy decide who); nothing reaches the key except through S3.
         key = customer_key(
-            f"{name}-key", parent=self, protect=args.protect_data, description="Kubeflow pipeline artifacts in S3",
-            alias=pulumi.Output.concat("alias/", args.name_prefix, "-artifacts"),
+            f"{name}-key", parent=self, protect=stack.production, description="Kubeflow pipeline artifacts in S3",
+            alias=f"alias/{stack.name_prefix}-artifacts",
             usage=account_id.apply(lambda account: [iam.key_use_via_service(
-                "S3EncryptsArtifacts", account, f"s3.{args.region}.amazonaws.com", grants=False)]))
+                "S3EncryptsArtifacts", account, stack.regional("s3"), grants=False)]))
 
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket=pulumi.Output.all(args.name_prefix, account_id).apply(
-                lambda a: bucket_name(a[0], "artifacts", a[1], args.region)),
+            bucket=account_id.apply(lambda account: bucket_name(stack.name_prefix, "artifacts", account, stack.region)),
             # dev may be torn down with its objects; prod never deletes a bucket that still holds data.
-            force_destroy=not args.protect_data,
+            force_destroy=not stack.production,
             opts=retained,
         )
         self._lock_down(f"{name}-bucket", bucket, sse=aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -90,7 +86,7 @@ class ArtifactStore(pulumi.ComponentResource):
                     id="expire-noncurrent-versions", status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                     noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=args.noncurrent_version_days)),
+                        noncurrent_days=args.config.noncurrent_version_days)),
                 _abort_incomplete_uploads(),
             ],
             opts=child,
@@ -100,8 +96,8 @@ class ArtifactStore(pulumi.ComponentResource):
             policy=iam.to_json(bucket.arn.apply(lambda arn: iam.bucket_policy(iam.deny_insecure_transport(arn)))),
             opts=child)
 
-        if args.protect_data:
-            self._access_logs(name, args, bucket, account_id)
+        if stack.production:
+            self._access_logs(name, stack, bucket, account_id)
 
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
@@ -111,7 +107,7 @@ class ArtifactStore(pulumi.ComponentResource):
     def _lock_down(self, name: str, bucket: aws.s3.Bucket,
                    sse: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs) -> None:
         """What every bucket of ours gets: no public access, no ACLs, default encryption, versioning."""
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child()
         aws.s3.BucketPublicAccessBlock(
             name, bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
             restrict_public_buckets=True, opts=child)
@@ -124,14 +120,14 @@ class ArtifactStore(pulumi.ComponentResource):
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=child)
 
-    def _access_logs(self, name: str, args: ArtifactStoreArgs, source: aws.s3.Bucket,
+    def _access_logs(self, name: str, stack: StackContext, source: aws.s3.Bucket,
                      account_id: pulumi.Output[str]) -> None:
-        child = pulumi.ResourceOptions(parent=self)
+        child = self.child()
         logs = aws.s3.Bucket(
             f"{name}-access-logs",
-            bucket=pulumi.Output.all(args.name_prefix, account_id).apply(
-                lambda a: bucket_name(a[0], "access-logs", a[1], args.region)),
-            opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            bucket=account_id.apply(
+                lambda account: bucket_name(stack.name_prefix, "access-logs", account, stack.region)),
+            opts=self.child(protect=True, retain_on_delete=True),
         )
         # S3 server access logging can only write to buckets encrypted with SSE-S3 (S3 user guide).
         self._lock_down(f"{name}-access-logs", logs, sse=aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -154,4 +150,4 @@ class ArtifactStore(pulumi.ComponentResource):
             opts=child)
         aws.s3.BucketLogging(
             f"{name}-bucket", bucket=source.id, target_bucket=logs.id, target_prefix="artifacts/",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
+            opts=self.child(depends_on=[policy]))

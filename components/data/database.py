@@ -13,13 +13,15 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import iam
+from components import iam, namespaces
 from components.addons.external_secrets import ExternalSecrets
 from components.addons.secret_store import stored_secret
 from components.cluster.cluster import Cluster
+from components.component import Component
 from components.config import DatabaseConfig
 from components.kms import account_id, customer_key
 from components.network import Network, nodes_only_security_group
+from components.stack import StackContext
 from components.versions import MYSQL_CLIENT_IMAGE, MYSQL_ENGINE_VERSION, MYSQL_PARAMETER_GROUP_FAMILY
 
 PORT = 3306
@@ -34,7 +36,7 @@ KUBEFLOW_USER = "kfp"
 KATIB_USER = "katib"
 DATABASE_GRANTS = {KUBEFLOW_USER: (PIPELINE_DATABASE, METADATA_DATABASE, CACHE_DATABASE),
                    KATIB_USER: (KATIB_DATABASE,)}
-BOOTSTRAP_NAMESPACE = "mlplatform-data"
+BOOTSTRAP_NAMESPACE = namespaces.DATA
 # Logs RDS exports to CloudWatch, each into /aws/rds/instance/<identifier>/<type>.
 EXPORTED_LOGS = ("error", "slowquery")
 
@@ -78,18 +80,18 @@ def bootstrap_script(require_tls: bool) -> str:
 
 @dataclass
 class DatabaseArgs:
-    # The configured cluster name, known before anything exists: naming by it (rather than by the EKS
-    # resource's output) lets RDS be created while the control plane still comes up.
-    name_prefix: str
+    # The name prefix names the instance (known before anything exists, so RDS is created while the control plane
+    # still comes up); production protects it, keeps it Multi-AZ-capable and applies changes in its window.
+    stack: StackContext
+    config: DatabaseConfig
     cluster: Cluster
     network: Network
-    config: DatabaseConfig
     secrets: ExternalSecrets
-    region: str
-    protect_data: bool
 
 
-class Database(pulumi.ComponentResource):
+class Database(Component):
+    """`ready`: the bootstrap job, after which Kubeflow's databases and users exist."""
+
     address: pulumi.Output[str]
     port: int
     kubeflow_secret_name: pulumi.Output[str]
@@ -97,10 +99,10 @@ class Database(pulumi.ComponentResource):
     admin_secret_arn: pulumi.Output[str]  # managed and rotated by RDS
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:database:Database", name, None, opts)
-        cfg, cluster, net = args.config, args.cluster, args.network
-        child = pulumi.ResourceOptions(parent=self)
-        prefix = args.name_prefix
+        super().__init__("mlplatform:database:Database", name, opts)
+        cfg, cluster, net, stack = args.config, args.cluster, args.network, args.stack
+        child = self.child()
+        prefix = stack.name_prefix
         identifier = f"{prefix}-mysql"
         log_groups = [log_group_name(identifier, t) for t in EXPORTED_LOGS]
 
@@ -108,12 +110,12 @@ class Database(pulumi.ComponentResource):
         # CloudWatch Logs encrypts the exported logs. The key outlives a deliberate teardown: the final
         # snapshot is encrypted with it.
         key = customer_key(
-            f"{name}-key", parent=self, protect=args.protect_data,
+            f"{name}-key", parent=self, protect=stack.production,
             description="Kubeflow metadata database (RDS storage, Performance Insights, exported logs)",
             alias=f"alias/{prefix}-database",
             usage=account_id(self).apply(lambda account: [
-                iam.key_use_via_service("RdsEncryptsTheDatabase", account, f"rds.{args.region}.amazonaws.com"),
-                iam.key_use_by_cloudwatch_logs(args.region, account, log_groups),
+                iam.key_use_via_service("RdsEncryptsTheDatabase", account, stack.regional("rds")),
+                iam.key_use_by_cloudwatch_logs(stack.region, account, log_groups),
             ]))
         # Created before the instance so RDS exports into encrypted groups with a retention period
         # instead of creating groups that keep logs forever.
@@ -172,20 +174,19 @@ class Database(pulumi.ComponentResource):
             backup_window="03:00-04:00",
             maintenance_window="sun:04:30-sun:05:30",
             copy_tags_to_snapshot=True,
-            deletion_protection=args.protect_data,
+            deletion_protection=stack.production,
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{identifier}-final",
-            performance_insights_enabled=args.protect_data,
-            performance_insights_kms_key_id=key.arn if args.protect_data else None,
-            performance_insights_retention_period=7 if args.protect_data else None,
+            performance_insights_enabled=stack.production,
+            performance_insights_kms_key_id=key.arn if stack.production else None,
+            performance_insights_retention_period=7 if stack.production else None,
             enabled_cloudwatch_logs_exports=list(EXPORTED_LOGS),
             monitoring_interval=cfg.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             # prod applies changes in the maintenance window, not in the middle of the day.
-            apply_immediately=not args.protect_data,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data,
-                                        depends_on=[*exported, monitoring_policy]),
+            apply_immediately=not stack.production,
+            opts=self.child(protect=stack.production, depends_on=[*exported, monitoring_policy]),
         )
         admin_secret_arn = instance.master_user_secrets.apply(lambda s: s[0].secret_arn)
 
@@ -196,17 +197,18 @@ class Database(pulumi.ComponentResource):
         kubeflow_secret = stored_secret(
             f"{name}-kubeflow-secret", parent=self, cluster_name=prefix, path="kubeflow/mysql",
             value=credentials(KUBEFLOW_USER), description="Kubeflow Pipelines and ML Metadata database user",
-            kms_key_id=args.secrets.key_arn, protect=args.protect_data)
+            kms_key_id=args.secrets.key_arn, protect=stack.production)
         katib_secret = stored_secret(
             f"{name}-katib-secret", parent=self, cluster_name=prefix, path="kubeflow/katib-mysql",
             value=credentials(KATIB_USER), description="Katib database user", kms_key_id=args.secrets.key_arn,
-            protect=args.protect_data)
+            protect=stack.production)
         # The RDS-managed secret is named by RDS (rds!db-...), outside the cluster's prefix: external-secrets
         # may read exactly this one for the bootstrap job.
         admin_read = args.secrets.grant_read(f"{name}-admin-secret-read", parent=self, secret_arn=admin_secret_arn)
 
-        self._bootstrap(name, args, instance, {ADMIN_USER: admin_secret_arn, KUBEFLOW_USER: kubeflow_secret.name,
-                                              KATIB_USER: katib_secret.name}, admin_read)
+        credentials_by_user = {ADMIN_USER: admin_secret_arn, KUBEFLOW_USER: kubeflow_secret.name,
+                               KATIB_USER: katib_secret.name}
+        self.ready = [self._bootstrap(name, args, instance, credentials_by_user, admin_read)]
 
         self.address = instance.address
         self.port = PORT
@@ -216,14 +218,14 @@ class Database(pulumi.ComponentResource):
         self.register_outputs({"address": self.address, "admin_secret_arn": self.admin_secret_arn})
 
     def _bootstrap(self, name: str, args: DatabaseArgs, instance: aws.rds.Instance,
-                   secrets: dict[str, pulumi.Input[str]], admin_read: pulumi.Resource) -> None:
+                   secrets: dict[str, pulumi.Input[str]], admin_read: pulumi.Resource) -> k8s.batch.v1.Job:
         """A Job in the cluster (the database is reachable only from the nodes) that creates the
         databases and users. Its credentials come from Secrets Manager through external-secrets: the admin's
         from the secret RDS manages (so it works across RDS's rotations), the users' from ours."""
         # Like everything in the cluster, after the nodes and after the deployer's access entry.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=BOOTSTRAP_NAMESPACE),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.cluster.ready))
+            opts=self.child(depends_on=args.cluster.ready))
         env_secret = "mysql-bootstrap"
         remote = [("ADMIN_USER", ADMIN_USER, "username"), ("MYSQL_PWD", ADMIN_USER, "password"),
                   ("KFP_PASSWORD", KUBEFLOW_USER, "password"), ("KATIB_PASSWORD", KATIB_USER, "password")]
@@ -239,8 +241,8 @@ class Database(pulumi.ComponentResource):
                 "data": [{"secretKey": env, "remoteRef": {"key": secrets[user], "property": prop}}
                          for env, user, prop in remote],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, args.secrets.store, admin_read]))
-        k8s.batch.v1.Job(
+            opts=self.child(depends_on=[namespace, *args.secrets.ready, admin_read]))
+        return k8s.batch.v1.Job(
             f"{name}-bootstrap",
             metadata=k8s.meta.v1.ObjectMetaArgs(namespace=BOOTSTRAP_NAMESPACE, labels={"app": "mysql-bootstrap"}),
             spec=k8s.batch.v1.JobSpecArgs(
@@ -261,5 +263,5 @@ class Database(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[instance, external_secret, *args.cluster.ready]),
+            opts=self.child(depends_on=[instance, external_secret, *args.cluster.ready]),
         )

@@ -16,9 +16,11 @@ from components import iam
 from components.addons.external_secrets import ExternalSecrets
 from components.addons.secret_store import stored_secret
 from components.cluster.cluster import Cluster
-from components.config import CacheConfig
+from components.component import Component
+from components.config import SessionCacheConfig
 from components.kms import account_id, customer_key
 from components.network import Network, nodes_only_security_group
+from components.stack import StackContext
 from components.versions import VALKEY_ENGINE_VERSION
 
 PORT = 6379
@@ -26,34 +28,32 @@ PORT = 6379
 
 @dataclass
 class SessionCacheArgs:
-    name_prefix: str  # the configured cluster name: the cache need not wait for the control plane
+    stack: StackContext  # the name prefix names the cache (it need not wait for the control plane); production
+    config: SessionCacheConfig  # protects it and keeps snapshots
     cluster: Cluster
     network: Network
-    config: CacheConfig
     secrets: ExternalSecrets
-    region: str
-    protect_data: bool
 
 
-class SessionCache(pulumi.ComponentResource):
+class SessionCache(Component):
     address: pulumi.Output[str]
     port: int
     secret_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: SessionCacheArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:session_cache:SessionCache", name, None, opts)
-        cfg, cluster, net = args.config, args.cluster, args.network
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_data)
+        super().__init__("mlplatform:session_cache:SessionCache", name, opts)
+        cfg, cluster, net, stack = args.config, args.cluster, args.network, args.stack
+        child = self.child()
+        stateful = self.child(protect=stack.production)
         replicated = cfg.nodes > 1
 
         # ElastiCache encrypts the cache and its snapshots for whoever creates it; the key outlives a
         # deliberate teardown, since the final snapshot is encrypted with it.
         key = customer_key(
-            f"{name}-key", parent=self, protect=args.protect_data, description="Session cache (ElastiCache) at rest",
-            alias=f"alias/{args.name_prefix}-session-cache",
+            f"{name}-key", parent=self, protect=stack.production, description="Session cache (ElastiCache) at rest",
+            alias=f"alias/{stack.name_prefix}-session-cache",
             usage=account_id(self).apply(lambda account: [iam.key_use_via_service(
-                "ElastiCacheEncryptsTheCache", account, f"elasticache.{args.region}.amazonaws.com")]))
+                "ElastiCacheEncryptsTheCache", account, stack.regional("elasticache"))]))
         security_group = nodes_only_security_group(
             f"{name}-sg", parent=self, vpc_id=net.vpc_id, node_security_group_id=cluster.node_security_group_id,
             port=PORT, description="Session cache: only the EKS nodes, only Valkey")
@@ -62,7 +62,7 @@ class SessionCache(pulumi.ComponentResource):
             description="Isolated data subnets (no route to the internet)", opts=child)
 
         token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=child)
-        group_id = f"{args.name_prefix}-sessions"
+        group_id = f"{stack.name_prefix}-sessions"
         group = aws.elasticache.ReplicationGroup(
             f"{name}-valkey",
             replication_group_id=group_id,
@@ -81,22 +81,22 @@ class SessionCache(pulumi.ComponentResource):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=token.result,  # a secret end to end: RandomPassword.result and auth_token are both marked secret
-            snapshot_retention_limit=7 if args.protect_data else 0,
+            snapshot_retention_limit=7 if stack.production else 0,
             snapshot_window="02:00-03:00",
             maintenance_window="sun:05:30-sun:06:30",
-            final_snapshot_identifier=f"{group_id}-final" if args.protect_data else None,
+            final_snapshot_identifier=f"{group_id}-final" if stack.production else None,
             auto_minor_version_upgrade=True,
-            apply_immediately=not args.protect_data,
+            apply_immediately=not stack.production,
             opts=stateful,
         )
         secret = stored_secret(
-            f"{name}-secret", parent=self, cluster_name=args.name_prefix, path="kubeflow/session-cache",
+            f"{name}-secret", parent=self, cluster_name=stack.name_prefix, path="kubeflow/session-cache",
             value=pulumi.Output.all(group.primary_endpoint_address, token.result).apply(
                 lambda a: {"host": a[0], "port": str(PORT), "password": a[1],
                            # oauth2-proxy --redis-connection-url; rediss:// because TLS is required.
                            "url": f"rediss://{a[0]}:{PORT}"}),
             description="oauth2-proxy session store (Valkey) endpoint and AUTH token",
-            kms_key_id=args.secrets.key_arn, protect=args.protect_data)
+            kms_key_id=args.secrets.key_arn, protect=stack.production)
 
         self.address = group.primary_endpoint_address
         self.port = PORT

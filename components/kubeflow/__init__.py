@@ -1,2 +1,53 @@
-"""Kubeflow from its pinned release: the platform layer (namespaces, roles, the gateway and Istio policies) and the
-applications, each applied from an overlay beside the component that applies it."""
+"""Kubeflow from its pinned release: the platform layer (namespaces, roles, the gateway and Istio policies, the
+dashboard and profiles) and the applications, each applied from an overlay beside the component that applies it,
+and one profile per team; `kubeflow()` installs what the stack's config turns on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.addons import Addons
+from components.cluster.cluster import Cluster
+from components.component import Component
+from components.config import KubeflowConfig
+from components.data import Data
+from components.kubeflow.katib import Katib, KatibArgs
+from components.kubeflow.kserve import KServe, KServeArgs
+from components.kubeflow.notebooks import Notebooks, NotebooksArgs
+from components.kubeflow.pipelines import Pipelines, PipelinesArgs
+from components.kubeflow.platform import Platform, PlatformArgs
+from components.kubeflow.team import Team, TeamArgs
+from components.kubeflow.trainer import Trainer, TrainerArgs
+from components.mesh import Mesh
+from components.stack import StackContext
+
+
+@dataclass(frozen=True)
+class Kubeflow:
+    platform: Platform
+    applications: dict[str, Component]  # by their config key (kubeflow.applications)
+    teams: dict[str, Team]              # by team name
+
+
+def kubeflow(stack: StackContext, config: KubeflowConfig, cluster: Cluster, addons: Addons, data: Data,
+             mesh: Mesh) -> Kubeflow:
+    opts = stack.on_cluster()
+    platform = Platform("kubeflow", PlatformArgs(mesh.istio, mesh.auth), opts=opts)
+    on = config.applications
+    applications: dict[str, Component] = {}
+    if on.pipelines:
+        applications["pipelines"] = Pipelines("pipelines", PipelinesArgs(
+            stack, cluster, platform, data.database, data.artifacts, addons.secrets), opts=opts)
+    if on.notebooks:
+        applications["notebooks"] = Notebooks("notebooks", NotebooksArgs(platform), opts=opts)
+    if on.katib:
+        applications["katib"] = Katib("katib", KatibArgs(platform, data.database, addons.secrets), opts=opts)
+    if on.trainer:
+        applications["trainer"] = Trainer("trainer", TrainerArgs(platform), opts=opts)
+    if on.kserve:
+        # Named before the component took its application's name; the name is the resources' identity.
+        applications["kserve"] = KServe("serving", KServeArgs(platform, mesh.istio), opts=opts)
+    teams = {team.name: Team(f"team-{team.name}", TeamArgs(stack, team, cluster, platform, data.artifacts,
+                                                            pipelines=on.pipelines), opts=opts)
+             for team in config.teams}
+    return Kubeflow(platform, applications, teams)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pulumi
 
 from components.addons.external_secrets import ExternalSecrets
+from components.component import Component
 from components.data.database import KATIB_DATABASE, Database
-from components.kubeflow.platform import KubeflowPlatform
+from components.kubeflow.platform import Platform
 from components.mesh.upstream import KUBEFLOW_NAMESPACE
-from components.options import dependencies
 from components.overlay import overlay
 
 OVERLAY = Path(__file__).parent / "overlays" / "katib"
@@ -22,16 +22,14 @@ DATABASE_SECRET = "katib-mysql-secrets"
 
 @dataclass
 class KatibArgs:
-    platform: KubeflowPlatform
+    platform: Platform
     database: Database
     secrets: ExternalSecrets
 
 
-class Katib(pulumi.ComponentResource):
-    ready: list[pulumi.Resource]
-
+class Katib(Component):
     def __init__(self, name: str, args: KatibArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:katib:Katib", name, None, opts)
+        super().__init__("mlplatform:katib:Katib", name, opts)
         # The keys Katib's db-manager reads (pkg/db/v1beta1/mysql: DB_USER, DB_PASSWORD, KATIB_MYSQL_DB_*).
         credentials = args.secrets.sync(
             f"{name}-database-credentials", parent=self, name=DATABASE_SECRET, namespace=KUBEFLOW_NAMESPACE,
@@ -41,5 +39,5 @@ class Katib(pulumi.ComponentResource):
             literals={"KATIB_MYSQL_DB_DATABASE": KATIB_DATABASE},
             depends_on=[*args.platform.ready])
         self.ready = [overlay(f"{name}-katib", parent=self, path=OVERLAY,
-                              depends_on=[credentials, *args.platform.ready, *dependencies(opts)])]
+                              depends_on=[credentials, *args.platform.ready, *self.waits_for])]
         self.register_outputs({})

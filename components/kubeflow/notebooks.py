@@ -1,7 +1,7 @@
 """Notebooks: Jupyter notebooks, volumes and TensorBoards from the pinned release, with our spawner form
 (overlays/notebooks/spawner_ui_config.yaml): CPU and CUDA images; a GPU notebook asks for `nvidia.com/gpu`,
 tolerates the GPU nodes' taint and requires their label, so it starts a GPU group from zero. Notebooks run as
-their namespace's default-editor, whose role (teams.py) reaches the team's S3 prefix."""
+their namespace's default-editor, whose role (team.py) reaches the team's S3 prefix."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.kubeflow.platform import KubeflowPlatform
-from components.options import dependencies
+from components.component import Component
+from components.kubeflow.platform import Platform
 from components.overlay import overlay
 
 OVERLAY = Path(__file__).parent / "overlays" / "notebooks"
@@ -20,14 +20,12 @@ SPAWNER_CONFIG = OVERLAY / "spawner_ui_config.yaml"
 
 @dataclass
 class NotebooksArgs:
-    platform: KubeflowPlatform
+    platform: Platform
 
 
-class Notebooks(pulumi.ComponentResource):
-    ready: list[pulumi.Resource]
-
+class Notebooks(Component):
     def __init__(self, name: str, args: NotebooksArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:notebooks:Notebooks", name, None, opts)
+        super().__init__("mlplatform:notebooks:Notebooks", name, opts)
         self.ready = [overlay(f"{name}-notebooks", parent=self, path=OVERLAY,
-                              depends_on=[*args.platform.ready, *dependencies(opts)])]
+                              depends_on=[*args.platform.ready, *self.waits_for])]
         self.register_outputs({})

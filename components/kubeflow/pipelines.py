@@ -18,14 +18,15 @@ import pulumi_kubernetes as k8s
 from components import iam
 from components.addons.external_secrets import ExternalSecrets
 from components.cluster.cluster import Cluster
-from components.data.artifact_store import ArtifactStore, s3_endpoint
+from components.component import Component
+from components.data.artifact_store import ArtifactStore
 from components.data.database import Database
 from components.kubeflow import upstream
-from components.kubeflow.platform import KubeflowPlatform
+from components.kubeflow.platform import Platform
 from components.mesh.upstream import KUBEFLOW_NAMESPACE
-from components.options import dependencies
 from components.overlay import overlay
-from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
+from components.stack import StackContext
 
 OVERLAY = Path(__file__).parent / "overlays" / "pipelines"
 AWS_CONFIG = "kfp-aws-config"   # the overlay points the Deployments at these names
@@ -34,25 +35,24 @@ DATABASE_SECRET = "mysql-secret"
 
 @dataclass
 class PipelinesArgs:
+    stack: StackContext
     cluster: Cluster
-    platform: KubeflowPlatform
+    platform: Platform
     database: Database
     artifacts: ArtifactStore
     secrets: ExternalSecrets
-    region: str
 
 
-class Pipelines(pulumi.ComponentResource):
-    ready: list[pulumi.Resource]
-
+class Pipelines(Component):
     def __init__(self, name: str, args: PipelinesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:pipelines:Pipelines", name, None, opts)
-        bucket, key, region = args.artifacts.bucket_arn, args.artifacts.key_arn, args.region
-        after_platform = pulumi.ResourceOptions(parent=self, depends_on=[*args.platform.ready, *dependencies(opts)])
+        super().__init__("mlplatform:pipelines:Pipelines", name, opts)
+        bucket, key, stack = args.artifacts.bucket_arn, args.artifacts.key_arn, args.stack
+        region = stack.region
+        after_platform = self.child(depends_on=[*args.platform.ready, *self.waits_for])
         config = k8s.core.v1.ConfigMap(
             f"{name}-aws-config", metadata=k8s.meta.v1.ObjectMetaArgs(name=AWS_CONFIG, namespace=KUBEFLOW_NAMESPACE),
             data={"dbHost": args.database.address, "dbPort": str(args.database.port),
-                  "bucketName": args.artifacts.bucket_name, "region": region, "s3Endpoint": s3_endpoint(region)},
+                  "bucketName": args.artifacts.bucket_name, "region": region, "s3Endpoint": stack.regional("s3")},
             opts=after_platform)
         credentials = args.secrets.sync(
             f"{name}-database-credentials", parent=self, name=DATABASE_SECRET, namespace=KUBEFLOW_NAMESPACE,
@@ -67,7 +67,7 @@ class Pipelines(pulumi.ComponentResource):
                     policy=pulumi.Output.all(bucket, key).apply(lambda a: iam.artifact_access(
                         a[0], a[1], region, read=[upstream.ARTIFACT_PREFIX],
                         write=[upstream.PIPELINE_DEFINITIONS_PREFIX], list_bucket=True))),
-                opts=pulumi.ResourceOptions(parent=self)),
+                opts=self.child()),
             ServiceAccountRole(
                 f"{name}-ui",
                 ServiceAccountRoleArgs(
@@ -75,7 +75,7 @@ class Pipelines(pulumi.ComponentResource):
                     service_account=upstream.PIPELINE_UI[1],
                     policy=pulumi.Output.all(bucket, key).apply(lambda a: iam.artifact_access(
                         a[0], a[1], region, read=[upstream.ARTIFACT_PREFIX], write=[]))),
-                opts=pulumi.ResourceOptions(parent=self)),
+                opts=self.child()),
         ]
         # The associations exist before the pods start: Pod Identity is injected only at pod creation.
         self.ready = [overlay(f"{name}-pipelines", parent=self, path=OVERLAY,

@@ -1,4 +1,4 @@
-"""KubeflowPlatform: what every Kubeflow application and team needs, from the pinned release:
+"""Platform: what every Kubeflow application and team needs, from the pinned release:
 
 - overlays/platform: Kubeflow's namespaces, roles, the Gateway every app routes through (HTTPS, HTTP redirected)
   and the Istio policies of Kubeflow's own Istio install (mesh-wide deny by default, the gateway's allow policy,
@@ -14,28 +14,30 @@ from pathlib import Path
 
 import pulumi
 
+from components.component import Component
+from components.mesh.auth import Auth
 from components.mesh.istio import Istio
-from components.options import dependencies
 from components.overlay import overlay
 
 OVERLAYS = Path(__file__).parent / "overlays"
 
 
 @dataclass
-class KubeflowPlatformArgs:
+class PlatformArgs:
     istio: Istio
-    login: list[pulumi.Resource]  # the dashboard is reached through it
+    auth: Auth  # the dashboard is reached through the login
 
 
-class KubeflowPlatform(pulumi.ComponentResource):
-    ready: list[pulumi.Resource]  # namespaces, gateway, profiles and webhooks exist: applications and teams follow
+class Platform(Component):
+    """`ready`: namespaces, gateway, profiles and webhooks exist; applications and teams follow."""
 
-    def __init__(self, name: str, args: KubeflowPlatformArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:platform:KubeflowPlatform", name, None, opts)
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:platform:Platform", name, opts,
+                         renamed_from="mlplatform:platform:KubeflowPlatform")
         # Istio's CRDs for the Gateway, policies and Sidecars; istiod, so the namespaces' pods get sidecars.
         platform = overlay(f"{name}-platform", parent=self, path=OVERLAYS / "platform",
-                           depends_on=[args.istio.crds, *args.istio.ready, *dependencies(opts)])
+                           depends_on=[args.istio.crds, *args.istio.ready, *self.waits_for])
         dashboard = overlay(f"{name}-dashboard", parent=self, path=OVERLAYS / "dashboard",
-                            depends_on=[platform, *args.login])
+                            depends_on=[platform, *args.auth.ready])
         self.ready = [platform, dashboard]
         self.register_outputs({})

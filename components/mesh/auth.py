@@ -23,10 +23,11 @@ import yaml
 
 from components.addons.external_secrets import ExternalSecrets
 from components.cluster.cluster import Cluster
+from components.component import Component
 from components.config import MeshConfig
+from components.data.session_cache import SessionCache
 from components.mesh import upstream
 from components.mesh.istio import Istio
-from components.options import dependencies
 from components.overlay import overlay
 
 OVERLAY = Path(__file__).parent / "overlays" / "auth"
@@ -82,27 +83,27 @@ class AuthArgs:
     istio: Istio
     config: MeshConfig        # hostname resolved by config validation
     secrets: ExternalSecrets
-    session_cache_secret: pulumi.Input[str]  # Secrets Manager name of the cache's url/password
+    sessions: SessionCache    # its Secrets Manager secret holds the cache's URL and token
 
 
-class Auth(pulumi.ComponentResource):
+class Auth(Component):
+    """`ready`: the login (Dex and oauth2-proxy), through which the dashboard is reached."""
     admin_email: str
     admin_password: pulumi.Output[str]   # a secret
-    ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: AuthArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:auth:Auth", name, None, opts)
+        super().__init__("mlplatform:auth:Auth", name, opts)
         cfg, idp = args.config, args.config.company_idp
         assert cfg.hostname, "config validation resolves the hostname"
-        waits = [*args.cluster.ready, *dependencies(opts)]
-        child = pulumi.ResourceOptions(parent=self)
+        waits = [*args.cluster.ready, *self.waits_for]
+        child = self.child()
 
         namespaces = {ns: k8s.core.v1.Namespace(
             f"{name}-{ns}", metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels=RESTRICTED),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=waits))
+            opts=self.child(depends_on=waits))
             for ns in (upstream.DEX_NAMESPACE, upstream.OAUTH2_PROXY_NAMESPACE)}
-        dex_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespaces[upstream.DEX_NAMESPACE]])
-        proxy_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespaces[upstream.OAUTH2_PROXY_NAMESPACE]])
+        dex_ns = self.child(depends_on=[namespaces[upstream.DEX_NAMESPACE]])
+        proxy_ns = self.child(depends_on=[namespaces[upstream.OAUTH2_PROXY_NAMESPACE]])
 
         admin_password = random.RandomPassword(f"{name}-admin-password", length=24, special=False, opts=child)
         client_secret = random.RandomPassword(f"{name}-client-secret", length=48, special=False, opts=child)
@@ -131,7 +132,7 @@ class Auth(pulumi.ComponentResource):
                              "cookie-secret": cookie_secret.result}, opts=proxy_ns),
             args.secrets.sync(
                 f"{name}-oauth2-proxy-redis", parent=self, name=OAUTH2_PROXY_REDIS,
-                namespace=upstream.OAUTH2_PROXY_NAMESPACE, remote_key=args.session_cache_secret,
+                namespace=upstream.OAUTH2_PROXY_NAMESPACE, remote_key=args.sessions.secret_name,
                 keys={"url": "url", "password": "password"},
                 depends_on=[namespaces[upstream.OAUTH2_PROXY_NAMESPACE]]),
             # Machine clients (pipelines SDK, CI) present a service-account token of this cluster.
@@ -149,7 +150,7 @@ class Auth(pulumi.ComponentResource):
                         "fromHeaders": [{"name": "Authorization", "prefix": "Bearer "}],
                     }],
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.istio.crds, args.istio.namespace])),
+                opts=self.child(depends_on=[args.istio.crds, args.istio.namespace])),
         ]
         # Dex and oauth2-proxy wait for everything they read, and for istiod (their routes and policies are
         # Istio objects). The provider renders the overlay, fetching upstream at the pin.

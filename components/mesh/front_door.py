@@ -17,11 +17,14 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.addons.cert_manager import CertManager
+from components.addons.load_balancer_controller import LoadBalancerController
 from components.cluster.cluster import Cluster
+from components.component import Component
+from components.config import MeshConfig
 from components.helm import helm_release
 from components.mesh import upstream
 from components.mesh.istio import RUNTIME_DEFAULT, Istio
-from components.options import dependencies
 from components.versions import ISTIO_GATEWAY
 
 # The Secret the certificate is written to, in the gateway's namespace; Kubeflow's gateway serves HTTPS with
@@ -70,27 +73,26 @@ def gateway_values(hostname: str, scheme: str) -> dict[str, Any]:
 class FrontDoorArgs:
     cluster: Cluster
     istio: Istio
-    hostname: str
-    load_balancer_scheme: str          # internet-facing or internal
-    load_balancer_controller: pulumi.Resource  # its release: it creates (and on destroy, deletes) the NLB
-    certificate_issuer: pulumi.Resource        # cert-manager's ClusterIssuer
-    cluster_issuer_name: str
+    config: MeshConfig  # the hostname (resolved by config validation) and the load balancer's scheme
+    load_balancers: LoadBalancerController  # it creates (and on destroy, deletes) the NLB
+    certificates: CertManager               # its ClusterIssuer signs the gateway's certificate
 
 
-class FrontDoor(pulumi.ComponentResource):
+class FrontDoor(Component):
+    """`ready`: the gateway's release (its Service, its NLB)."""
     url: str
-    gateway: pulumi.Resource
 
     def __init__(self, name: str, args: FrontDoorArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:front_door:FrontDoor", name, None, opts)
+        super().__init__("mlplatform:front_door:FrontDoor", name, opts)
+        hostname = args.config.hostname
+        assert hostname, "config validation resolves the hostname"
         # After istiod (the gateway's pods are injected) and after the load balancer controller, so that
         # `pulumi destroy` removes the Service, and with it the NLB, while the controller still runs.
-        self.gateway = helm_release(
+        gateway = helm_release(
             f"{name}-gateway", parent=self, chart=ISTIO_GATEWAY, release_name=upstream.GATEWAY_NAME,
             namespace=upstream.GATEWAY_NAMESPACE, create_namespace=False,
-            values=gateway_values(args.hostname, args.load_balancer_scheme),
-            depends_on=[args.istio.namespace, *args.istio.ready, args.load_balancer_controller,
-                        *dependencies(opts)])
+            values=gateway_values(hostname, args.config.load_balancer_scheme),
+            depends_on=[args.istio.namespace, *args.istio.ready, *args.load_balancers.ready, *self.waits_for])
         k8s.apiextensions.CustomResource(
             f"{name}-certificate",
             api_version="cert-manager.io/v1",
@@ -98,11 +100,12 @@ class FrontDoor(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=TLS_SECRET, namespace=upstream.GATEWAY_NAMESPACE),
             spec={
                 "secretName": TLS_SECRET,
-                "dnsNames": [args.hostname],
-                "issuerRef": {"kind": "ClusterIssuer", "name": args.cluster_issuer_name},
+                "dnsNames": [hostname],
+                "issuerRef": {"kind": "ClusterIssuer", "name": args.certificates.cluster_issuer},
                 # A fresh key at each renewal (every ~60 days).
                 "privateKey": {"rotationPolicy": "Always", "algorithm": "ECDSA", "size": 256},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.certificate_issuer, args.istio.namespace]))
-        self.url = f"https://{args.hostname}/"
+            opts=self.child(depends_on=[*args.certificates.ready, args.istio.namespace]))
+        self.ready = [gateway]
+        self.url = f"https://{hostname}/"
         self.register_outputs({"url": self.url})

@@ -15,14 +15,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import namespaces
 from components.cluster.cluster import Cluster
+from components.component import Component
 from components.helm import helm_release
 from components.mesh import upstream
-from components.options import dependencies
 from components.versions import ISTIO_BASE, ISTIO_CNI, ISTIO_HUB, ISTIO_VERSION, ISTIOD
 
-NAMESPACE = upstream.GATEWAY_NAMESPACE  # istio-system
-CNI_NAMESPACE = "kube-system"  # system-node-critical, as Kubeflow and the chart's README place it
+NAMESPACE = namespaces.ISTIO
+CNI_NAMESPACE = namespaces.KUBE_SYSTEM  # system-node-critical, as Kubeflow and the chart's README place it
 RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
 ISTIOD_WEBHOOK_PORT = 15017
 
@@ -100,15 +101,17 @@ class IstioArgs:
     cluster: Cluster
 
 
-class Istio(pulumi.ComponentResource):
+class Istio(Component):
+    """`ready`: istiod (its injection webhook answers) and the CNI node agent, which every meshed workload needs.
+    Two narrower things to wait for, for callers that need less than a working mesh: `crds` (Istio's kinds exist:
+    whatever only creates or watches Istio objects) and `namespace` (istio-system exists)."""
     namespace: k8s.core.v1.Namespace
-    crds: pulumi.Resource    # the base chart: Istio's CRDs; whatever creates Istio objects depends on it
-    ready: list[pulumi.Resource]  # istiod (its injection webhook answers) and the CNI node agent
+    crds: pulumi.Resource
 
     def __init__(self, name: str, args: IstioArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:istio:Istio", name, None, opts)
+        super().__init__("mlplatform:istio:Istio", name, opts)
         cluster = args.cluster
-        waits = [*cluster.ready, *dependencies(opts)]
+        waits = [*cluster.ready, *self.waits_for]
         # Created here rather than by a chart: the gateway chart must not find `istio-injection=disabled`
         # on it (Kubeflow's istio-namespace/base sets that label, so that object is not applied), and it
         # enforces the restricted Pod Security level as Kubeflow's does.
@@ -116,7 +119,7 @@ class Istio(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE, labels={
                 "pod-security.kubernetes.io/enforce": "restricted"}),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=waits))
+            opts=self.child(depends_on=waits))
         self.crds = helm_release(
             f"{name}-base", parent=self, chart=ISTIO_BASE, release_name="istio-base", namespace=NAMESPACE,
             # CRDs and webhook configurations only: no images, and the defaults are Kubeflow's settings.

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.versions import KUBEFLOW_REF, KUBEFLOW_RELEASE
+from components import namespaces
 
 # The ingress gateway's identity (common/istio/istio-install/base: Deployment/Service/ServiceAccount).
-GATEWAY_NAMESPACE = "istio-system"
+GATEWAY_NAMESPACE = namespaces.ISTIO
 GATEWAY_NAME = "istio-ingressgateway"
 GATEWAY_LABELS = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
 GATEWAY_SERVICE_ACCOUNT = "istio-ingressgateway-service-account"
@@ -22,14 +22,14 @@ GATEWAY_PRINCIPAL = f"cluster.local/ns/{GATEWAY_NAMESPACE}/sa/{GATEWAY_SERVICE_A
 TRUST_DOMAIN = "cluster.local"  # the principals above assume it
 
 # The Gateway every Kubeflow VirtualService binds to.
-KUBEFLOW_NAMESPACE = "kubeflow"
+KUBEFLOW_NAMESPACE = namespaces.KUBEFLOW
 KUBEFLOW_GATEWAY = "kubeflow-gateway"
 
 # Login: oauth2-proxy (the mesh's ext-authz provider) and Dex.
-OAUTH2_PROXY_NAMESPACE = "oauth2-proxy"
+OAUTH2_PROXY_NAMESPACE = namespaces.OAUTH2_PROXY
 OAUTH2_PROXY_SERVICE = "oauth2-proxy"
 OAUTH2_PROXY_PORT = 80
-DEX_NAMESPACE = "auth"
+DEX_NAMESPACE = namespaces.DEX
 DEX_SERVICE = "dex"
 DEX_PORT = 5556
 DEX_ISSUER = f"http://{DEX_SERVICE}.{DEX_NAMESPACE}.svc.cluster.local:{DEX_PORT}/dex"
@@ -50,25 +50,23 @@ class UpstreamObject:
     reads: tuple[str, ...] = ()     # "<Kind>/<name>" objects in its namespace it mounts or takes env from
 
 
-RELEASE = KUBEFLOW_RELEASE
-REF = KUBEFLOW_REF
 _ISTIO = "common/istio/istio-install/overlays/oauth2-proxy"
 _OAUTH2 = "common/oauth2-proxy/overlays/m2m-dex-and-eks"
 RELIED_ON = (
     UpstreamObject("Gateway", KUBEFLOW_NAMESPACE, KUBEFLOW_GATEWAY, "common/istio/kubeflow-istio-resources/base",
                    selects={"istio": "ingressgateway"}),
-    UpstreamObject("AuthorizationPolicy", "istio-system", "istio-ingressgateway", _ISTIO, selects=GATEWAY_LABELS),
-    UpstreamObject("AuthorizationPolicy", "istio-system", "istio-ingressgateway-oauth2-proxy", _OAUTH2,
+    UpstreamObject("AuthorizationPolicy", GATEWAY_NAMESPACE, "istio-ingressgateway", _ISTIO, selects=GATEWAY_LABELS),
+    UpstreamObject("AuthorizationPolicy", GATEWAY_NAMESPACE, "istio-ingressgateway-oauth2-proxy", _OAUTH2,
                    selects={"app": "istio-ingressgateway"}, provider=EXT_AUTHZ_PROVIDER),
-    UpstreamObject("AuthorizationPolicy", "istio-system", "istio-ingressgateway-require-jwt", _OAUTH2,
+    UpstreamObject("AuthorizationPolicy", GATEWAY_NAMESPACE, "istio-ingressgateway-require-jwt", _OAUTH2,
                    selects={"app": "istio-ingressgateway"}),
-    UpstreamObject("RequestAuthentication", "istio-system", "dex-jwt", _OAUTH2,
+    UpstreamObject("RequestAuthentication", GATEWAY_NAMESPACE, "dex-jwt", _OAUTH2,
                    selects={"app": "istio-ingressgateway"}, issuer=DEX_ISSUER),
-    UpstreamObject("RequestAuthentication", "istio-system", "m2m-token-issuer", _OAUTH2,
+    UpstreamObject("RequestAuthentication", GATEWAY_NAMESPACE, "m2m-token-issuer", _OAUTH2,
                    selects={"app": "istio-ingressgateway"}),
-    UpstreamObject("NetworkPolicy", "oauth2-proxy", "allow-istio-ingressgateway", _OAUTH2,
+    UpstreamObject("NetworkPolicy", OAUTH2_PROXY_NAMESPACE, "allow-istio-ingressgateway", _OAUTH2,
                    selects={"app": "istio-ingressgateway"}),
-    UpstreamObject("NetworkPolicy", "auth", "allow-istio-and-oauth2-proxy", "common/dex/overlays/oauth2-proxy",
+    UpstreamObject("NetworkPolicy", DEX_NAMESPACE, "allow-istio-and-oauth2-proxy", "common/dex/overlays/oauth2-proxy",
                    selects={"app": "istio-ingressgateway"}),
     UpstreamObject("Service", OAUTH2_PROXY_NAMESPACE, OAUTH2_PROXY_SERVICE, _OAUTH2, port=OAUTH2_PROXY_PORT),
     UpstreamObject("Service", DEX_NAMESPACE, DEX_SERVICE, "common/dex/overlays/oauth2-proxy", port=DEX_PORT),

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.component import Component
 
 
 @dataclass
@@ -29,7 +30,7 @@ class ServiceAccountRoleArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-class ServiceAccountRole(pulumi.ComponentResource):
+class ServiceAccountRole(Component):
     role_arn: pulumi.Output[str]
     role_name: pulumi.Output[str]
     namespace: str
@@ -37,8 +38,9 @@ class ServiceAccountRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServiceAccountRoleArgs,
                  opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:pod_identity:ServiceAccountRole", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("mlplatform:service_account_role:ServiceAccountRole", name, opts,
+                         renamed_from="mlplatform:pod_identity:ServiceAccountRole")
+        child = self.child()
         if not args.managed_policy_arns and args.policy is None:
             raise ValueError(f"{name}: a service account role needs a managed policy or a document")
 
@@ -76,16 +78,12 @@ class ServiceAccountRole(pulumi.ComponentResource):
         self.role_name = role.name
         self.namespace = args.namespace
         self.service_account = args.service_account
-        self._attachments = attachments
+        # The role, its permissions and its association exist before a pod using the service account starts
+        # (credentials are injected only at pod start).
+        self.ready = [*attachments, *([self.association] if self.association else [])]
         self.register_outputs({"role_arn": self.role_arn})
 
     def addon_association(self) -> aws.eks.AddonPodIdentityAssociationArgs:
         """The association for an EKS add-on's own pod_identity_associations."""
         return aws.eks.AddonPodIdentityAssociationArgs(
             role_arn=self.role_arn, service_account=self.service_account)
-
-    @property
-    def ready(self) -> list[pulumi.Resource]:
-        """Resources to depend on so the role, its permissions and its association exist before a pod
-        using the service account starts (credentials are injected only at pod start)."""
-        return [*self._attachments, *([self.association] if self.association else [])]

@@ -1,4 +1,4 @@
-"""Serving: KServe as the pinned release ships it, in its default Knative mode: Knative Serving with net-istio
+"""KServe: model serving as the pinned release ships it, in its default Knative mode: Knative Serving with net-istio
 and the cluster-local gateway (overlays/knative; the gateway's workload is a second release of Istio's gateway
 chart), then KServe's controllers and the models web app (overlays/kserve). A model pulls from S3 as the service
 account its InferenceService names (default-editor reaches the team's prefix)."""
@@ -11,11 +11,11 @@ from typing import Any
 
 import pulumi
 
+from components.component import Component
 from components.helm import helm_release
-from components.kubeflow.platform import KubeflowPlatform
+from components.kubeflow.platform import Platform
 from components.mesh.istio import RUNTIME_DEFAULT, Istio
 from components.mesh.upstream import GATEWAY_NAMESPACE
-from components.options import dependencies
 from components.overlay import overlay
 from components.versions import ISTIO_GATEWAY
 
@@ -43,17 +43,15 @@ def local_gateway_values() -> dict[str, Any]:
 
 
 @dataclass
-class ServingArgs:
-    platform: KubeflowPlatform
+class KServeArgs:
+    platform: Platform
     istio: Istio
 
 
-class Serving(pulumi.ComponentResource):
-    ready: list[pulumi.Resource]
-
-    def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:serving:Serving", name, None, opts)
-        waits = [*args.platform.ready, *dependencies(opts)]
+class KServe(Component):
+    def __init__(self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mlplatform:kserve:KServe", name, opts, renamed_from="mlplatform:serving:Serving")
+        waits = [*args.platform.ready, *self.waits_for]
         gateway = helm_release(
             f"{name}-local-gateway", parent=self, chart=ISTIO_GATEWAY, release_name=LOCAL_GATEWAY,
             namespace=GATEWAY_NAMESPACE, create_namespace=False, values=local_gateway_values(),

@@ -21,12 +21,13 @@ import pulumi_kubernetes as k8s
 
 from components import iam
 from components.cluster.cluster import Cluster
+from components.component import Component
 from components.config import TeamConfig
-from components.data.artifact_store import ArtifactStore, s3_endpoint
+from components.data.artifact_store import ArtifactStore
 from components.kubeflow import upstream
-from components.kubeflow.platform import KubeflowPlatform
-from components.options import dependencies
-from components.pod_identity import ServiceAccountRole, ServiceAccountRoleArgs
+from components.kubeflow.platform import Platform
+from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
+from components.stack import StackContext
 
 TEAM_LABEL = "mlplatform.io/team"
 
@@ -41,38 +42,39 @@ def pipeline_root(bucket: str, team: str, region: str) -> str:
     return f"s3://{bucket}/{artifact_prefix(team)}/v2/artifacts?region={region}"
 
 
-def artifact_repository(bucket: str, team: str, region: str) -> str:
+def artifact_repository(bucket: str, team: str, stack: StackContext) -> str:
     """Argo's artifact repository for the namespace: S3 with the SDK's credentials (Pod Identity), TLS."""
     return json.dumps({"archiveLogs": True, "s3": {
-        "endpoint": s3_endpoint(region), "bucket": bucket, "region": region, "insecure": False,
+        "endpoint": stack.regional("s3"), "bucket": bucket, "region": stack.region, "insecure": False,
         "useSDKCreds": True, "keyFormat": f"{artifact_prefix(team)}/{upstream.ARGO_KEY_FORMAT}"}})
 
 
 @dataclass
 class TeamArgs:
+    stack: StackContext
     config: TeamConfig
     cluster: Cluster
-    platform: KubeflowPlatform
+    platform: Platform
     artifacts: ArtifactStore
-    region: str
     pipelines: bool  # whether Pipelines runs (its per-namespace settings are then written)
 
 
-class Team(pulumi.ComponentResource):
+class Team(Component):
     namespace: str
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: TeamArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:teams:Team", name, None, opts)
-        team, region = args.config, args.region
+        super().__init__("mlplatform:team:Team", name, opts, renamed_from="mlplatform:teams:Team")
+        team, stack = args.config, args.stack
+        region = stack.region
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=team.name, labels={TEAM_LABEL: team.name},
                                                 annotations={upstream.OWNER_ANNOTATION: team.owner}),
             # The profile controller must be running to adopt it and add its labels (sidecar injection, Pod
             # Security, pipelines) before any pod starts in it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.platform.ready, *dependencies(opts)]))
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+            opts=self.child(depends_on=[*args.platform.ready, *self.waits_for]))
+        in_namespace = self.child(depends_on=[namespace])
         k8s.apiextensions.CustomResource(
             f"{name}-profile",
             api_version=upstream.PROFILE_API_VERSION, kind="Profile",
@@ -88,7 +90,7 @@ class Team(pulumi.ComponentResource):
                 policy=pulumi.Output.all(args.artifacts.bucket_arn, args.artifacts.key_arn).apply(
                     lambda a: iam.artifact_access(a[0], a[1], region, read=[], write=[artifact_prefix(team.name)])),
                 tags={TEAM_LABEL: team.name}),
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=self.child())
         if args.pipelines:
             bucket = args.artifacts.bucket_name
             k8s.core.v1.ConfigMap(
@@ -101,7 +103,7 @@ class Team(pulumi.ComponentResource):
                     name=upstream.ARTIFACT_REPOSITORIES, namespace=team.name,
                     annotations={upstream.ARGO_DEFAULT_REPOSITORY_ANNOTATION: upstream.ARTIFACT_REPOSITORY_KEY}),
                 data={upstream.ARTIFACT_REPOSITORY_KEY: bucket.apply(
-                    lambda b: artifact_repository(b, team.name, region))},
+                    lambda b: artifact_repository(b, team.name, stack))},
                 opts=in_namespace)
             host, port = upstream.METADATA_GRPC_SERVICE
             k8s.core.v1.ConfigMap(

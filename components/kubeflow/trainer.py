@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.kubeflow.platform import KubeflowPlatform
-from components.options import dependencies
+from components.component import Component
+from components.kubeflow.platform import Platform
 from components.overlay import overlay
 
 OVERLAY = Path(__file__).parent / "overlays" / "trainer"
@@ -17,14 +17,12 @@ OVERLAY = Path(__file__).parent / "overlays" / "trainer"
 
 @dataclass
 class TrainerArgs:
-    platform: KubeflowPlatform
+    platform: Platform
 
 
-class Trainer(pulumi.ComponentResource):
-    ready: list[pulumi.Resource]
-
+class Trainer(Component):
     def __init__(self, name: str, args: TrainerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("mlplatform:training:Trainer", name, None, opts)
+        super().__init__("mlplatform:trainer:Trainer", name, opts, renamed_from="mlplatform:training:Trainer")
         self.ready = [overlay(f"{name}-trainer", parent=self, path=OVERLAY,
-                              depends_on=[*args.platform.ready, *dependencies(opts)])]
+                              depends_on=[*args.platform.ready, *self.waits_for])]
         self.register_outputs({})
