@@ -6,25 +6,24 @@
 
 import pulumi
 
-from components.addons import addons
+from components import addons, data, kubeflow, mesh
 from components.cluster.cluster import Cluster, ClusterArgs
 from components.config import load
-from components.data import data
-from components.kubeflow import kubeflow
-from components.mesh import mesh
 from components.network import Network, NetworkArgs
 from components.stack import StackContext
 
 cfg = load()                      # validates everything before any resource exists
 stack = StackContext.create(cfg)  # region, names, production and the tagged AWS provider, for every tier
+# The control plane reaches the nodes only on the ports of the webhooks the tiers declare they run there.
+webhooks = [*addons.WEBHOOKS, *mesh.WEBHOOKS, *kubeflow.WEBHOOKS]
 
 network = Network("network", NetworkArgs(stack, cfg.network), opts=stack.on_aws())
-cluster = Cluster("cluster", ClusterArgs(stack, cfg.cluster, cfg.node_groups, network), opts=stack.on_aws())
+cluster = Cluster("cluster", ClusterArgs(stack, cfg.cluster, cfg.node_groups, network, webhooks), opts=stack.on_aws())
 stack = stack.with_kubernetes(cluster.provider)
-cluster_addons = addons(stack, cfg.addons, cfg.node_groups, cluster, network)
-data_services = data(stack, cfg.data, cluster, network, cluster_addons.secrets)
-service_mesh = mesh(stack, cfg.mesh, cfg.addons.dns, cluster, cluster_addons, data_services.sessions)
-kubeflow(stack, cfg.kubeflow, cluster, cluster_addons, data_services, service_mesh)
+cluster_addons = addons.install(stack, cfg.addons, cfg.node_groups, cluster, network)
+data_services = data.create(stack, cfg.data, cluster, network, cluster_addons.secrets)
+service_mesh = mesh.install(stack, cfg.mesh, cfg.addons.dns, cluster, cluster_addons, data_services.sessions)
+kubeflow.install(stack, cfg.kubeflow, cluster, cluster_addons, data_services, service_mesh)
 
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)

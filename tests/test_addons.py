@@ -5,7 +5,6 @@ import json
 import pytest
 
 from components import versions
-from components.cluster.cluster import CONTROL_PLANE_TO_NODE_PORTS
 from components.config import PROJECT, ConfigError
 from tests.conftest import PINNED_ADDONS
 from tests.fixtures import evaluate, stack_config
@@ -245,11 +244,15 @@ def test_device_plugin_runs_only_on_gpu_nodes(each_stack):
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in values["tolerations"]
 
 
-def test_webhook_ports_are_open_from_the_control_plane():
+def test_each_chart_listens_on_the_webhook_port_it_declares(each_stack):
+    """The security groups open the declared port, so the chart is told to listen on it (its default today)."""
     from components.addons import cert_manager, external_secrets, load_balancer_controller
 
-    for module in (cert_manager, external_secrets, load_balancer_controller):
-        assert module.WEBHOOK_PORT in CONTROL_PLANE_TO_NODE_PORTS
+    releases = _releases(each_stack)
+    assert releases["cert-manager"].inputs["values"]["webhook"]["securePort"] == cert_manager.WEBHOOKS[0].port
+    assert releases["external-secrets"].inputs["values"]["webhook"]["port"] == external_secrets.WEBHOOKS[0].port
+    assert releases["aws-load-balancer-controller"].inputs["values"]["webhookBindPort"] == \
+        load_balancer_controller.WEBHOOKS[0].port
 
 
 def test_gp3_is_the_only_default_class_encrypted_with_the_volume_key(each_stack):

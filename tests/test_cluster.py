@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from components.cluster.cluster import CLUSTER_ADMIN_POLICY, SECURITY_GROUP_RULES, kubeconfig
+from components import addons, kubeflow, mesh
+from components.cluster.cluster import CLUSTER_ADMIN_POLICY, Webhook, kubeconfig, security_group_rules
 from components.config import PROJECT
 from components.iam import EKS_CLUSTER_POLICY, KMS_ADMIN_ACTIONS, NODE_MANAGED_POLICIES, VPC_CNI_POLICY
 from offline.engine import ACCOUNT, CLUSTER_CA, DEFAULT_ADDON_VERSIONS
@@ -141,6 +142,9 @@ def _sgs(result):
             result.one("aws:ec2/securityGroup:SecurityGroup", "cluster-node"))
 
 
+RULES = security_group_rules([*addons.WEBHOOKS, *mesh.WEBHOOKS, *kubeflow.WEBHOOKS])  # as __main__.py builds them
+
+
 def test_security_group_rules_are_exactly_the_table(each_stack):
     groups = dict(zip(("cluster", "node"), (each_stack.ids_of(g) for g in _sgs(each_stack)), strict=True))
     registered = {(r.inputs["securityGroupId"], r.inputs.get("referencedSecurityGroupId"), r.inputs["ipProtocol"],
@@ -148,28 +152,40 @@ def test_security_group_rules_are_exactly_the_table(each_stack):
                   for r in each_stack.of_type(INGRESS) if r.inputs["securityGroupId"] in groups.values()}
     expected = {(groups[r.target], groups[r.source], r.protocol,
                  None if r.protocol == "-1" else r.from_port, None if r.protocol == "-1" else r.to_port)
-                for r in SECURITY_GROUP_RULES}
+                for r in RULES}
     assert registered == expected
-    for rule in SECURITY_GROUP_RULES:
+    for rule in RULES:
         resource = each_stack.one(INGRESS, f"cluster-{rule.key}")
         assert resource.inputs["description"] == rule.needed_by
 
 
-def test_the_table_opens_what_pods_and_webhooks_need():
-    by_key = {r.key: r for r in SECURITY_GROUP_RULES}
-    between_nodes = by_key["all-between-nodes"]
+def test_the_control_plane_reaches_the_nodes_only_where_something_listens():
+    """The kubelet and the webhooks the components declare, at the pods' own ports (read at each pin): 4443
+    PodDefaults; 8443 KFP cache server, Katib, Knative; 9443 load balancer controller, PVC viewer, Trainer, JobSet,
+    KServe; 10250 kubelet, cert-manager, external-secrets; 15017 istiod. Nothing listens on 443, 6443 or 10251."""
+    by_port = {r.from_port: r for r in RULES if r.source == "cluster" and r.target == "node"}
+    assert sorted(by_port) == [4443, 8443, 9443, 10250, 15017]
+    assert by_port[10250].key == "kubelet-from-control-plane" and by_port[10250].needed_by == (
+        "kubelet (logs, exec, metrics); cert-manager webhook; external-secrets webhook")
+    assert by_port[9443].needed_by.count(";") == 3  # four components' webhooks, one rule
+    between_nodes = next(r for r in RULES if r.key == "all-between-nodes")
     assert (between_nodes.source, between_nodes.target, between_nodes.protocol) == ("node", "node", "-1")
-    from_control_plane = {r.from_port for r in SECURITY_GROUP_RULES if r.source == "cluster" and r.target == "node"}
-    assert {443, 4443, 6443, 8443, 9443, 10250, 10251, 15017} == from_control_plane
-    assert [(r.target, r.source, r.from_port) for r in SECURITY_GROUP_RULES if r.target == "cluster"] == [
-        ("cluster", "node", 443)]
+    assert [(r.target, r.source, r.from_port) for r in RULES if r.target == "cluster"] == [("cluster", "node", 443)]
+
+
+def test_one_rule_per_port_whoever_declares_it():
+    rules = security_group_rules([Webhook(8443, "a"), Webhook(8443, "b"), Webhook(8443, "a"), Webhook(7000, "c")])
+    assert [(r.key, r.from_port, r.needed_by) for r in rules if r.source == "cluster"] == [
+        ("webhooks-7000-from-control-plane", 7000, "c"), ("webhooks-8443-from-control-plane", 8443, "a; b"),
+        ("kubelet-from-control-plane", 10250, "kubelet (logs, exec, metrics)")]
 
 
 def test_renamed_rules_keep_their_old_names_as_aliases(each_stack):
-    for rule in SECURITY_GROUP_RULES:
+    for rule in RULES:
         resource = each_stack.one(INGRESS, f"cluster-{rule.key}")
-        expected = [f"cluster-{rule.renamed_from}"] if rule.renamed_from else []
-        assert resource.alias_names == expected, rule.key
+        assert resource.alias_names == [f"cluster-{former}" for former in rule.renamed_from], rule.key
+    assert each_stack.one(INGRESS, "cluster-webhooks-15017-from-control-plane").alias_names == [
+        "cluster-node-from-cluster-15017", "cluster-istiod-webhook-from-control-plane"]
 
 
 def test_node_ingress_has_no_cidr_sources(each_stack):

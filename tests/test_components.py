@@ -87,3 +87,13 @@ def test_every_namespace_the_program_uses_is_declared(prod, dev):
     used = {n for group in used - {None} for n in group.split("|")} - teams
     assert used - namespaces.RESERVED == set()
     assert {namespaces.KUBEFLOW, namespaces.ISTIO, namespaces.DATA, namespaces.CERT_MANAGER} <= used
+
+
+def test_every_declared_webhook_reaches_the_clusters_security_groups():
+    """A component that declares WEBHOOKS but is left out of its tier's list would run a webhook the control plane
+    cannot reach (every pod or object it admits would then fail)."""
+    from components import addons, kubeflow, mesh
+
+    declared = {w for module, _ in _modules() for w in getattr(importlib.import_module(module), "WEBHOOKS", ())}
+    assert declared == set(addons.WEBHOOKS) | set(mesh.WEBHOOKS) | set(kubeflow.WEBHOOKS)
+    assert len(declared) >= 10

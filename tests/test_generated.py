@@ -12,10 +12,12 @@ def test_generated_files_are_current():
 def test_every_policy_rule_and_key_has_a_row():
     from mlplatform_policies import ALL_POLICIES
 
-    from components.cluster.cluster import SECURITY_GROUP_RULES
+    from components import addons, kubeflow, mesh
+    from components.cluster.cluster import security_group_rules
     from components.config import NetworkConfig
 
     assert all(f"`{p.name}`" in generate.policies() for p in ALL_POLICIES)
-    assert len(generate.security_groups().splitlines()) == len(SECURITY_GROUP_RULES) + 2
+    rules = security_group_rules([*addons.WEBHOOKS, *mesh.WEBHOOKS, *kubeflow.WEBHOOKS])
+    assert len(generate.security_groups().splitlines()) == len(rules) + 2
     table = generate.config_table()
     assert all(f"`network.{f.alias}`" in table for f in NetworkConfig.model_fields.values())

@@ -11,8 +11,9 @@ import json
 import jsonschema
 import pytest
 
+from components import addons, kubeflow, mesh
 from components.addons import storage
-from components.cluster.cluster import SECURITY_GROUP_RULES
+from components.cluster.cluster import security_group_rules
 from components.config import PROJECT, parse
 from components.config.environments import ENVIRONMENTS
 from components.kubeflow import upstream
@@ -163,7 +164,8 @@ def test_cluster_and_node_groups_carry_exactly_the_rule_table(stack_file):
                   for r in result.of_type(INGRESS) if r.inputs["securityGroupId"] in groups.values()}
     routed = config[f"{PROJECT}:cluster"].get("privateAccessCidrs", [])
     expected = {(groups[r.target], groups[r.source], r.protocol, None if r.protocol == "-1" else r.from_port,
-                 None if r.protocol == "-1" else r.to_port) for r in SECURITY_GROUP_RULES}
+                 None if r.protocol == "-1" else r.to_port)
+                for r in security_group_rules([*addons.WEBHOOKS, *mesh.WEBHOOKS, *kubeflow.WEBHOOKS])}
     expected |= {(groups["cluster"], cidr, "tcp", 443, 443) for cidr in routed}
     assert registered == expected
 

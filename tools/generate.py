@@ -246,7 +246,8 @@ def policies() -> str:
 
 
 def security_groups() -> str:
-    from components.cluster.cluster import SECURITY_GROUP_RULES
+    from components import addons, kubeflow, mesh
+    from components.cluster.cluster import security_group_rules
 
     def ports(rule: Any) -> str:
         if rule.protocol == "-1":
@@ -256,7 +257,8 @@ def security_groups() -> str:
 
     names = {"cluster": "control plane", "node": "nodes"}
     lines = [_row("To", "From", "Ports", "Who needs it"), _row("---", "---", "---", "---")]
-    lines += [_row(names[r.target], names[r.source], ports(r), r.needed_by) for r in SECURITY_GROUP_RULES]
+    lines += [_row(names[r.target], names[r.source], ports(r), r.needed_by) for r in security_group_rules(
+        [*addons.WEBHOOKS, *mesh.WEBHOOKS, *kubeflow.WEBHOOKS])]
     return "\n".join(lines)
 
 

@@ -1,13 +1,14 @@
-"""Cluster add-ons: one controller per module, each on its own Pod Identity role; `addons()` installs them.
+"""Cluster add-ons: one controller per module, each on its own Pod Identity role; `install()` installs them.
 
 external-dns is an add-on too, but it watches Istio's gateways: the mesh tier starts it once Istio's CRDs exist
-(components/mesh/__init__.py).
+(mesh.install).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.addons import cert_manager, external_secrets, load_balancer_controller
 from components.addons.cert_manager import CertManager, CertManagerArgs
 from components.addons.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.addons.external_secrets import ExternalSecrets, ExternalSecretsArgs
@@ -18,6 +19,9 @@ from components.cluster.cluster import Cluster
 from components.config import AddonsConfig, NodeGroupConfig
 from components.network import Network
 from components.stack import StackContext
+
+# What the control plane calls on the nodes for the add-ons (the cluster's security groups open these ports).
+WEBHOOKS = (*load_balancer_controller.WEBHOOKS, *cert_manager.WEBHOOKS, *external_secrets.WEBHOOKS)
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class Addons:
     gpus: NvidiaDevicePlugin | None  # when a node group has GPUs
 
 
-def addons(stack: StackContext, config: AddonsConfig, node_groups: tuple[NodeGroupConfig, ...], cluster: Cluster,
+def install(stack: StackContext, config: AddonsConfig, node_groups: tuple[NodeGroupConfig, ...], cluster: Cluster,
            network: Network) -> Addons:
     storage = Storage("storage", StorageArgs(stack, config, cluster, network), opts=stack.on_cluster())
     load_balancers = LoadBalancerController(

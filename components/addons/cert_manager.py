@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components import iam, namespaces
 from components.addons.controller import controller_chart
-from components.cluster.cluster import Cluster
+from components.cluster.cluster import Cluster, Webhook
 from components.component import Component
 from components.config import DnsConfig
 from components.stack import StackContext
@@ -18,7 +18,8 @@ from components.versions import CERT_MANAGER
 NAMESPACE = namespaces.CERT_MANAGER
 SERVICE_ACCOUNT = "cert-manager"
 CLUSTER_ISSUER = "letsencrypt"
-WEBHOOK_PORT = 10250
+# The kubelet's port, as the chart's default: a port the control plane reaches on nodes anyway.
+WEBHOOKS = (Webhook(10250, "cert-manager webhook"),)
 LETSENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
 # Staging certificates are not trusted by browsers but have far higher rate limits: right for a stack that is not
 # production, which is rebuilt often.
@@ -47,6 +48,7 @@ class CertManager(Component):
                 # CRDs survive an uninstall (keep), so removing the chart never deletes certificates.
                 "crds": {"enabled": True, "keep": True},
                 "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+                "webhook": {"securePort": WEBHOOKS[0].port},
                 "replicaCount": 2,
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
             })

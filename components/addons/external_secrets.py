@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 from components import iam, namespaces
 from components.addons.controller import controller_chart
 from components.addons.secret_store import secret_name_prefix
-from components.cluster.cluster import Cluster
+from components.cluster.cluster import Cluster, Webhook
 from components.component import Component
 from components.kms import account_id, customer_key
 from components.stack import StackContext
@@ -22,7 +22,7 @@ from components.versions import EXTERNAL_SECRETS
 NAMESPACE = namespaces.EXTERNAL_SECRETS
 SERVICE_ACCOUNT = "external-secrets"
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
-WEBHOOK_PORT = 10250
+WEBHOOKS = (Webhook(10250, "external-secrets webhook"),)  # the chart's default, the kubelet's port
 
 
 def cluster_secret_arns(cluster_arn: str, cluster_name: str) -> str:
@@ -48,7 +48,8 @@ class ExternalSecrets(Component):
             self, name, cluster=cluster, chart=EXTERNAL_SECRETS, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
             policy=pulumi.Output.all(cluster.arn, cluster.name).apply(
                 lambda a: iam.external_secrets_reader(cluster_secret_arns(a[0], a[1]))),
-            values={"installCRDs": True, "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT}})
+            values={"installCRDs": True, "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+                    "webhook": {"port": WEBHOOKS[0].port}})
         via_secrets_manager = args.stack.regional("secretsmanager")
         # Secrets are written by the deployer (and RDS, for the database's master secret) through Secrets
         # Manager, and read in the cluster by external-secrets' role only.

@@ -9,14 +9,14 @@ import pulumi
 
 from components import iam, namespaces
 from components.addons.controller import controller_chart
-from components.cluster.cluster import Cluster
+from components.cluster.cluster import Cluster, Webhook
 from components.component import Component
 from components.stack import StackContext
 from components.versions import AWS_LOAD_BALANCER_CONTROLLER
 
 NAMESPACE = namespaces.KUBE_SYSTEM
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
-WEBHOOK_PORT = 9443
+WEBHOOKS = (Webhook(9443, "AWS Load Balancer Controller webhook"),)
 
 
 @dataclass
@@ -42,6 +42,7 @@ class LoadBalancerController(Component):
                 "region": args.stack.region,
                 "vpcId": args.vpc_id,
                 "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+                "webhookBindPort": WEBHOOKS[0].port,
                 "replicaCount": 2,
                 "podDisruptionBudget": {"maxUnavailable": 1},
                 # Features whose permissions the role leaves out (components/iam.py).

@@ -27,6 +27,18 @@ VPC_CNI_SERVICE_ACCOUNT = "aws-node"
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """A server on the nodes that the control plane calls: an admission or conversion webhook, or the kubelet.
+    `port` is the pod's own port: with the VPC CNI the API server connects to the pod's address, whatever port its
+    Service says. Each component declares the webhooks it runs (WEBHOOKS); the node group opens exactly those."""
+    port: int
+    who: str
+
+
+KUBELET = Webhook(10250, "kubelet (logs, exec, metrics)")
+
+
+@dataclass(frozen=True)
 class SecurityGroupRule:
     """One ingress rule: who (`source`) may reach which group (`target`) on what, and who needs it."""
     key: str       # stable: names the resource
@@ -36,45 +48,39 @@ class SecurityGroupRule:
     from_port: int
     to_port: int
     needed_by: str
-    renamed_from: str | None = None  # the key it had before, kept as an alias so the rule is not recreated
+    renamed_from: tuple[str, ...] = ()  # keys it had before, kept as aliases so the rule is not recreated
 
 
-# Every rule the cluster and node security groups have, in one place (README "Security groups" reads it).
-# Control plane to nodes: the kubelet and the webhook ports terraform-aws-eks's recommended node rules open,
-# plus istiod's injection webhook. Between nodes: everything, as EKS's own node group does; pods serve on
-# any port and protocol (DNS over UDP, Istio's 15012/15006, a pod on port 80).
-SECURITY_GROUP_RULES = (
-    SecurityGroupRule("api-from-nodes", "cluster", "node", "tcp", 443, 443,
-                      "kubelets and pods calling the Kubernetes API",
-                      renamed_from="cluster-from-nodes-443"),
-    SecurityGroupRule("https-from-control-plane", "node", "cluster", "tcp", 443, 443,
-                      "aggregated API servers and webhooks on 443",
-                      renamed_from="node-from-cluster-443"),
-    SecurityGroupRule("metrics-server-from-control-plane", "node", "cluster", "tcp", 4443, 4443,
-                      "metrics-server (up to 0.6)",
-                      renamed_from="node-from-cluster-4443"),
-    SecurityGroupRule("webhooks-6443-from-control-plane", "node", "cluster", "tcp", 6443, 6443,
-                      "prometheus-adapter and other webhooks on 6443",
-                      renamed_from="node-from-cluster-6443"),
-    SecurityGroupRule("webhooks-8443-from-control-plane", "node", "cluster", "tcp", 8443, 8443,
-                      "Kubeflow webhooks: KFP cache server, Katib, Knative",
-                      renamed_from="node-from-cluster-8443"),
-    SecurityGroupRule("webhooks-9443-from-control-plane", "node", "cluster", "tcp", 9443, 9443,
-                      "AWS Load Balancer Controller, KServe, Trainer and JobSet webhooks",
-                      renamed_from="node-from-cluster-9443"),
-    SecurityGroupRule("kubelet-from-control-plane", "node", "cluster", "tcp", 10250, 10250,
-                      "kubelet (logs, exec, metrics); cert-manager and external-secrets webhooks",
-                      renamed_from="node-from-cluster-10250"),
-    SecurityGroupRule("metrics-server-10251-from-control-plane", "node", "cluster", "tcp", 10251, 10251,
-                      "metrics-server 0.7+"),
-    SecurityGroupRule("istiod-webhook-from-control-plane", "node", "cluster", "tcp", 15017, 15017,
-                      "istiod sidecar injection and validation webhooks",
-                      renamed_from="node-from-cluster-15017"),
-    SecurityGroupRule("all-between-nodes", "node", "node", "-1", 0, 0,
-                      "pod to pod across nodes: CoreDNS (TCP/UDP 53), Istio, services on any port"),
-)
-CONTROL_PLANE_TO_NODE_PORTS = tuple(r.from_port for r in SECURITY_GROUP_RULES
-                                    if r.target == "node" and r.source == "cluster")
+# The rules that do not depend on what runs on the nodes. Between nodes: everything, as EKS's own node group
+# does; pods serve on any port and protocol (DNS over UDP, Istio's 15012/15006, a pod on port 80).
+API_FROM_NODES = SecurityGroupRule("api-from-nodes", "cluster", "node", "tcp", 443, 443,
+                                   "kubelets and pods calling the Kubernetes API",
+                                   renamed_from=("cluster-from-nodes-443",))
+BETWEEN_NODES = SecurityGroupRule("all-between-nodes", "node", "node", "-1", 0, 0,
+                                  "pod to pod across nodes: CoreDNS (TCP/UDP 53), Istio, services on any port")
+# What each control-plane rule was named before its key followed its port.
+FORMER_KEYS = {4443: ("node-from-cluster-4443", "metrics-server-from-control-plane"),
+               8443: ("node-from-cluster-8443",), 9443: ("node-from-cluster-9443",),
+               10250: ("node-from-cluster-10250",),
+               15017: ("node-from-cluster-15017", "istiod-webhook-from-control-plane")}
+
+
+def _rule_key(port: int) -> str:
+    return "kubelet-from-control-plane" if port == KUBELET.port else f"webhooks-{port}-from-control-plane"
+
+
+def security_group_rules(webhooks: Sequence[Webhook]) -> tuple[SecurityGroupRule, ...]:
+    """Every rule of the cluster's and the nodes' security groups: the control plane reaches the nodes on each
+    port something listens on (the kubelet and `webhooks`), one rule per port, and nothing else."""
+    who_by_port: dict[int, list[str]] = {}
+    for webhook in (KUBELET, *webhooks):
+        if webhook.who not in who_by_port.setdefault(webhook.port, []):
+            who_by_port[webhook.port].append(webhook.who)
+    from_control_plane = tuple(
+        SecurityGroupRule(_rule_key(port), "node", "cluster", "tcp", port, port, "; ".join(who),
+                          FORMER_KEYS.get(port, ()))
+        for port, who in sorted(who_by_port.items()))
+    return (API_FROM_NODES, *from_control_plane, BETWEEN_NODES)
 
 
 def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> dict:
@@ -106,6 +112,7 @@ class ClusterArgs:
     config: ClusterConfig
     node_groups: tuple[NodeGroupConfig, ...]
     network: Network
+    webhooks: Sequence[Webhook]  # what the control plane calls on the nodes, declared by whoever listens
 
 
 class Cluster(Component):
@@ -129,7 +136,8 @@ class Cluster(Component):
         cfg = args.config
 
         # In the order EKS needs them: the control plane, who may reach it, networking add-ons, nodes, DNS.
-        cluster_sg, node_sg = self._security_groups(name, args.network, cfg.private_access_cidrs)
+        cluster_sg, node_sg = self._security_groups(name, args.network, cfg.private_access_cidrs,
+                                                    security_group_rules(args.webhooks))
         eks_cluster, secrets_key = self._control_plane(name, args, cluster_sg)
         cluster_name = eks_cluster.name
         access = self._access_entries(name, cfg, cluster_name)
@@ -283,7 +291,8 @@ class Cluster(Component):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child))
         return associations
 
-    def _security_groups(self, name: str, net: Network, private_access_cidrs: Sequence[str]):
+    def _security_groups(self, name: str, net: Network, private_access_cidrs: Sequence[str],
+                         rules: Sequence[SecurityGroupRule]):
         child = self.child()
         groups = {
             "cluster": aws.ec2.SecurityGroup(
@@ -295,9 +304,9 @@ class Cluster(Component):
                 description="EKS nodes and their pods; data services admit this group only",
                 revoke_rules_on_delete=True, tags={"Name": f"{name}-node"}, opts=child),
         }
-        for rule in SECURITY_GROUP_RULES:
+        for rule in rules:
             ports = {} if rule.protocol == "-1" else {"from_port": rule.from_port, "to_port": rule.to_port}
-            aliases = [pulumi.Alias(name=f"{name}-{rule.renamed_from}")] if rule.renamed_from else None
+            aliases = [pulumi.Alias(name=f"{name}-{former}") for former in rule.renamed_from] or None
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-{rule.key}", security_group_id=groups[rule.target].id,
                 referenced_security_group_id=groups[rule.source].id, ip_protocol=rule.protocol,

@@ -1,4 +1,4 @@
-"""Data services: the state Kubeflow keeps outside the cluster (RDS, S3, ElastiCache); `data()` creates them."""
+"""Data services: the state Kubeflow keeps outside the cluster (RDS, S3, ElastiCache); `create()` creates them."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Data:
     sessions: SessionCache
 
 
-def data(stack: StackContext, config: DataConfig, cluster: Cluster, network: Network,
+def create(stack: StackContext, config: DataConfig, cluster: Cluster, network: Network,
          secrets: ExternalSecrets) -> Data:
     """Credentials go to Secrets Manager under the stack's key (`secrets`), for external-secrets to sync."""
     artifacts = ArtifactStore("artifacts", ArtifactStoreArgs(stack, config.artifact_store), opts=stack.on_aws())

@@ -1,6 +1,6 @@
 """Kubeflow from its pinned release: the platform layer (namespaces, roles, the gateway and Istio policies, the
 dashboard and profiles) and the applications, each applied from an overlay beside the component that applies it,
-and one profile per team; `kubeflow()` installs what the stack's config turns on."""
+and one profile per team; `install()` installs what the stack's config turns on."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from components.cluster.cluster import Cluster
 from components.component import Component
 from components.config import KubeflowConfig
 from components.data import Data
+from components.kubeflow import katib, kserve, notebooks, pipelines, platform, trainer
 from components.kubeflow.katib import Katib, KatibArgs
 from components.kubeflow.kserve import KServe, KServeArgs
 from components.kubeflow.notebooks import Notebooks, NotebooksArgs
@@ -21,6 +22,10 @@ from components.kubeflow.trainer import Trainer, TrainerArgs
 from components.mesh import Mesh
 from components.stack import StackContext
 
+# What the control plane calls on the nodes for Kubeflow, whichever applications a stack runs.
+WEBHOOKS = (*platform.WEBHOOKS, *pipelines.WEBHOOKS, *katib.WEBHOOKS, *notebooks.WEBHOOKS, *trainer.WEBHOOKS,
+            *kserve.WEBHOOKS)
+
 
 @dataclass(frozen=True)
 class Kubeflow:
@@ -29,7 +34,7 @@ class Kubeflow:
     teams: dict[str, Team]              # by team name
 
 
-def kubeflow(stack: StackContext, config: KubeflowConfig, cluster: Cluster, addons: Addons, data: Data,
+def install(stack: StackContext, config: KubeflowConfig, cluster: Cluster, addons: Addons, data: Data,
              mesh: Mesh) -> Kubeflow:
     opts = stack.on_cluster()
     platform = Platform("kubeflow", PlatformArgs(mesh.istio, mesh.auth), opts=opts)

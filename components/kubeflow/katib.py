@@ -10,6 +10,7 @@ from pathlib import Path
 import pulumi
 
 from components.addons.external_secrets import ExternalSecrets
+from components.cluster.cluster import Webhook
 from components.component import Component
 from components.data.database import KATIB_DATABASE, Database
 from components.kubeflow.platform import Platform
@@ -18,6 +19,8 @@ from components.overlay import overlay
 
 OVERLAY = Path(__file__).parent / "overlays" / "katib"
 DATABASE_SECRET = "katib-mysql-secrets"
+# applications/katib/upstream/installs/katib-cert-manager/katib-config.yaml: webhookPort 8443.
+WEBHOOKS = (Webhook(8443, "Katib webhooks"),)
 
 
 @dataclass

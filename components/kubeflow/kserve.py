@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 
+from components.cluster.cluster import Webhook
 from components.component import Component
 from components.helm import helm_release
 from components.kubeflow.platform import Platform
@@ -24,6 +25,9 @@ OVERLAYS = Path(__file__).parent / "overlays"
 # labels (common/istio/cluster-local-gateway/base, common/knative/.../gateways at the pin).
 LOCAL_GATEWAY = "cluster-local-gateway"
 LOCAL_GATEWAY_LABELS = {"app": LOCAL_GATEWAY, "istio": LOCAL_GATEWAY}
+# common/knative/knative-serving/base/upstream (serving-core.yaml, net-istio.yaml): WEBHOOK_PORT 8443; KServe
+# v0.18.0 config/manager/manager.yaml: webhook-server 9443.
+WEBHOOKS = (Webhook(8443, "Knative Serving webhooks"), Webhook(9443, "KServe webhooks"))
 
 
 def local_gateway_values() -> dict[str, Any]:

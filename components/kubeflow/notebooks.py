@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pulumi
 
+from components.cluster.cluster import Webhook
 from components.component import Component
 from components.kubeflow.platform import Platform
 from components.overlay import overlay
 
 OVERLAY = Path(__file__).parent / "overlays" / "notebooks"
 SPAWNER_CONFIG = OVERLAY / "spawner_ui_config.yaml"
+# applications/notebooks-v1/upstream/pvcviewer-controller/default/manager_webhook_patch.yaml: 9443.
+WEBHOOKS = (Webhook(9443, "PVC viewer webhooks"),)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components import iam
 from components.addons.external_secrets import ExternalSecrets
-from components.cluster.cluster import Cluster
+from components.cluster.cluster import Cluster, Webhook
 from components.component import Component
 from components.data.artifact_store import ArtifactStore
 from components.data.database import Database
@@ -31,6 +31,8 @@ from components.stack import StackContext
 OVERLAY = Path(__file__).parent / "overlays" / "pipelines"
 AWS_CONFIG = "kfp-aws-config"   # the overlay points the Deployments at these names
 DATABASE_SECRET = "mysql-secret"
+# applications/pipeline/upstream/base/cache/cache-deployment.yaml: WEBHOOK_PORT 8443.
+WEBHOOKS = (Webhook(8443, "KFP cache server webhook"),)
 
 
 @dataclass

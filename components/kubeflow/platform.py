@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pulumi
 
+from components.cluster.cluster import Webhook
 from components.component import Component
 from components.mesh.auth import Auth
 from components.mesh.istio import Istio
 from components.overlay import overlay
 
 OVERLAYS = Path(__file__).parent / "overlays"
+# applications/dashboard/upstream/poddefaults-webhooks/base/deployment.yaml: containerPort 4443.
+WEBHOOKS = (Webhook(4443, "Kubeflow PodDefaults webhook"),)
 
 
 @dataclass

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pulumi
 
+from components.cluster.cluster import Webhook
 from components.component import Component
 from components.kubeflow.platform import Platform
 from components.overlay import overlay
 
 OVERLAY = Path(__file__).parent / "overlays" / "trainer"
+# applications/trainer/upstream/base/manager/manager.yaml: 9443; JobSet v0.11.0's default webhook port, 9443.
+WEBHOOKS = (Webhook(9443, "Trainer and JobSet webhooks"),)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The mesh: Istio from its Helm charts, the HTTPS front door and Kubeflow's login (Dex + oauth2-proxy); `mesh()`
+"""The mesh: Istio from its Helm charts, the HTTPS front door and Kubeflow's login (Dex + oauth2-proxy); `install()`
 installs them, with external-dns, which publishes the front door's name."""
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from components.addons.external_dns import ExternalDns, ExternalDnsArgs
 from components.cluster.cluster import Cluster
 from components.config import DnsConfig, MeshConfig
 from components.data.session_cache import SessionCache
+from components.mesh import istio as istio_charts
 from components.mesh.auth import Auth, AuthArgs
 from components.mesh.front_door import FrontDoor, FrontDoorArgs
 from components.mesh.istio import Istio, IstioArgs
 from components.stack import StackContext
+
+WEBHOOKS = istio_charts.WEBHOOKS  # what the control plane calls on the nodes for the mesh
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class Mesh:
     auth: Auth
 
 
-def mesh(stack: StackContext, config: MeshConfig, dns: DnsConfig, cluster: Cluster, addons: Addons,
+def install(stack: StackContext, config: MeshConfig, dns: DnsConfig, cluster: Cluster, addons: Addons,
          sessions: SessionCache) -> Mesh:
     after_load_balancers = stack.on_cluster(depends_on=addons.load_balancers.ready)
     istio = Istio("istio", IstioArgs(cluster), opts=after_load_balancers)

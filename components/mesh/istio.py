@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import namespaces
-from components.cluster.cluster import Cluster
+from components.cluster.cluster import Cluster, Webhook
 from components.component import Component
 from components.helm import helm_release
 from components.mesh import upstream
@@ -25,7 +25,8 @@ from components.versions import ISTIO_BASE, ISTIO_CNI, ISTIO_HUB, ISTIO_VERSION,
 NAMESPACE = namespaces.ISTIO
 CNI_NAMESPACE = namespaces.KUBE_SYSTEM  # system-node-critical, as Kubeflow and the chart's README place it
 RUNTIME_DEFAULT = {"type": "RuntimeDefault"}
-ISTIOD_WEBHOOK_PORT = 15017
+# istiod's webhook port is fixed (its container's https-webhook port); the charts have no setting for it.
+WEBHOOKS = (Webhook(15017, "istiod sidecar injection and validation webhooks"),)
 
 
 def _images() -> dict[str, Any]:
