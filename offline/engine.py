@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import runpy
 import sys
 import threading
@@ -113,6 +114,7 @@ class StackResult:
     secret_exports: set[str] = field(default_factory=set)
     error: BaseException | None = None
     findings: list[Any] | None = None  # the pack's findings (default configuration), once computed
+    warnings: list[str] = field(default_factory=list)  # what the program logged as warnings (pulumi.log.warn)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
@@ -223,6 +225,23 @@ class RecordingMonitor(MockMonitor):
         with self._lock:
             self.recorded.append(record)
         return response
+
+
+class _Recorder(logging.Handler):
+    def __init__(self, into: list[str]):
+        super().__init__(logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage())
+
+
+def _recording(into: list[str]) -> logging.Logger:
+    """A logger for the mock engine that keeps the program's warnings (and nothing reaches the terminal)."""
+    logger = logging.getLogger(f"offline.engine.{id(into)}")
+    logger.propagate = False
+    logger.handlers = [_Recorder(into)]
+    return logger
 
 
 def secret_value(value: Any) -> Any:
@@ -389,9 +408,9 @@ def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
     monitor = RecordingMonitor(mocks, disabled if isinstance(disabled, list) else json.loads(disabled))
     settings.ROOT.set(None)  # a fresh stack resource for each evaluation
     pulumi.runtime.set_all_config(as_strings, [])
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-
     result = StackResult(stack=stack)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor,
+                             logger=_recording(result.warnings))
 
     @pulumi.runtime.test
     def run():

@@ -6,12 +6,18 @@ and how long a first deploy takes. No account, no Pulumi CLI, no network.
 The program runs under the same mocks as the tests (offline/engine.py), the pack through its analyzer
 entry point (offline/analyzer.py), prices from offline/prices.yaml (offline/cost.py) and create times from
 offline/create_times.yaml (offline/deploy_time.py). Exit status: 0 when the stack passes; 1 on a
-configuration error (the message a real preview prints) or a mandatory policy violation.
+configuration error (the message a real preview prints) or a mandatory policy violation; 2 when the stack
+file is missing or is not YAML (one line: file, line, column).
+
+Warnings come first in the report: example values still in the stack file (what the program itself warns about at
+preview), what the stack shares with another stack file that must be unique, and prices read for another region.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import ipaddress
 import json
 import os
 import sys
@@ -25,7 +31,7 @@ import pulumi
 
 from offline import capacity, cost, deploy_time
 from offline.analyzer import Finding, stack_findings
-from offline.engine import ROOT, Registered, StackResult, evaluate, stack_config, stacks
+from offline.engine import ROOT, Registered, StackFileError, StackResult, evaluate, stack_config, stacks
 from offline.tree import ResourceTree, is_provider
 
 PLAN_DIR = ROOT / "plan"
@@ -44,6 +50,7 @@ class Plan:
     cost: cost.Estimate
     deploy: deploy_time.DeployTime
     capacity: capacity.Capacity
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def resources(self) -> list[Registered]:
@@ -65,7 +72,14 @@ def build(stack: str, change: Callable[[dict[str, Any]], None] | None = None, pr
     config = stack_config(stack, program)
     if change:
         change(config)
-    return from_result(result, usage_profile(config))
+    return of_stack(result, config, program)
+
+
+def of_stack(result: StackResult, config: dict[str, Any], program: Path = ROOT) -> Plan:
+    """The plan of an evaluated stack file, as `make plan` reports it."""
+    plan = from_result(result, usage_profile(config))
+    plan.warnings += shared_with_other_stacks(result.stack, config, program)
+    return plan
 
 
 def usage_profile(config: dict[str, Any]) -> str:
@@ -77,8 +91,56 @@ def usage_profile(config: dict[str, Any]) -> str:
 def from_result(result: StackResult, profile: str) -> Plan:
     resources = sorted(result.resources, key=lambda r: r.urn)
     findings = sorted(stack_findings(result), key=lambda f: (f.level, f.policy, f.urn))
-    return Plan(result.stack, profile, ResourceTree(resources), findings, cost.estimate(resources, profile),
-                deploy_time.estimate(resources), capacity.of_stack(resources))
+    estimate = cost.estimate(resources, profile)
+    warnings = list(result.warnings)
+    region = next((r.inputs.get("region") for r in resources if r.type == "pulumi:providers:aws"), None)
+    if region and region != estimate.region:
+        warnings.append(f"The stack deploys to {region}; the prices below are {estimate.region}'s list prices "
+                        "(offline/prices.yaml), so read them as an estimate of the shape, not the bill.")
+    return Plan(result.stack, profile, ResourceTree(resources), findings, estimate, deploy_time.estimate(resources),
+                capacity.of_stack(resources), warnings)
+
+
+def shared_with_other_stacks(stack: str, config: dict[str, Any], program: Path = ROOT) -> list[str]:
+    """What this stack shares with another stack file that must be unique between them: the VPC's range (peering,
+    VPN and Transit Gateway need distinct ones), the hostname (one DNS record), the deploy role (one stack's
+    deployments could change the other) and the cluster name (it names buckets, the database and secrets)."""
+    settings = _settings(stack, config)
+    if settings is None:
+        return []
+    found = []
+    for other in stacks(program):
+        if other == stack:
+            continue
+        try:
+            theirs = _settings(other, stack_config(other, program))
+        except StackFileError:
+            theirs = None
+        if theirs is None:
+            continue
+        if ipaddress.ip_network(settings.network.vpc_cidr).overlaps(ipaddress.ip_network(theirs.network.vpc_cidr)):
+            found.append(f"mlplatform:network.vpcCidr {settings.network.vpc_cidr} overlaps {other}'s "
+                         f"{theirs.network.vpc_cidr}: VPCs with overlapping ranges cannot be peered or routed to one "
+                         "network (VPN, Transit Gateway); give each stack its own range")
+        if settings.mesh.hostname == theirs.mesh.hostname:
+            found.append(f"Kubeflow's hostname {settings.mesh.hostname} is also {other}'s: both would write its DNS "
+                         "record; set mesh.hostname or addons.dns.domain apart")
+        if settings.cluster.deploy_role_arn and settings.cluster.deploy_role_arn == theirs.cluster.deploy_role_arn:
+            found.append(f"mlplatform:cluster.deployRoleArn is also {other}'s: that stack's deployments could change "
+                         "this one; use the role deployments/ creates for each stack (mlplatform-deploy-<stack>)")
+        if settings.cluster.name == theirs.cluster.name:
+            found.append(f"the cluster name {settings.cluster.name} is also {other}'s: in one account and region their "
+                         "buckets, database, cache and secrets collide; set cluster.name apart")
+    return found
+
+
+def _settings(stack: str, config: dict[str, Any]):
+    from components.config import ConfigError, parse
+    raw = {k.removeprefix("mlplatform:"): v for k, v in config.items() if k.startswith("mlplatform:")}
+    try:
+        return parse(raw, region=config.get("aws:region"), stack=stack)
+    except ConfigError:
+        return None  # its own plan reports why
 
 
 # ---- the report ------------------------------------------------------------------------------------------
@@ -256,6 +318,7 @@ def markdown(plan: Plan, diagram: bool = True) -> str:
         f"# Plan: stack `{plan.stack}`", "",
         f"What `pulumi up` of `{plan.stack}` would create, evaluated offline under Pulumi's mocks "
         f"(`make plan STACK={plan.stack}`, no account needed). Regenerated by `make generate`.", "",
+        *(["## Warnings", "", *[f"- {w}" for w in plan.warnings], ""] if plan.warnings else []),
         f"## Resources: {len(plan.resources)}", "",
         f"{counts['resources']} cloud and Kubernetes resources, {counts['components']} components, "
         f"{counts['providers']} providers.", "",
@@ -341,6 +404,10 @@ def main(argv: list[str], program: Path = ROOT, out: Path = PLAN_DIR) -> int:
         return 2
     try:
         plan = build(stack, program=program)
+    except StackFileError as unreadable:
+        print(f"error: {unreadable}", file=sys.stderr)
+        _append(args.summary, f"# Plan: stack `{stack}`\n\nThe stack file cannot be read: `{unreadable}`\n")
+        return 2
     except PlanError as failed:
         print(failed, file=sys.stderr)
         _append(args.summary, f"# Plan: stack `{stack}`\n\nThe program fails before it creates anything:\n\n"

@@ -89,7 +89,6 @@ def _dev_changes(c):
     c["mlplatform:cluster"]["publicAccessCidrs"] = []                                    # private endpoint only,
     c["mlplatform:cluster"]["privateAccessCidrs"] = [VPN_CIDR]                            # reached over a VPN
     c["mlplatform:cluster"]["addonVersions"] = PINNED_ADDONS
-    c["mlplatform:data"]["database"]["requireTls"] = True
     for key in ("natGateways", "flowLogs"):                                               # the environment decides
         c["mlplatform:network"].pop(key)
     c["mlplatform:mesh"]["companyIdp"] = COMPANY_IDP                                       # sign in with SSO too
@@ -97,9 +96,8 @@ def _dev_changes(c):
 
 @pytest.fixture(scope="session")
 def dev_variant(shared) -> StackResult:
-    """dev with: EFS off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons pinned, TLS
-    required by the database, NAT / flow-log settings left to the environment's defaults, and a company identity
-    provider."""
+    """dev with: EFS off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons pinned,
+    NAT / flow-log settings left to the environment's defaults, and a company identity provider."""
     return shared("dev_variant", lambda: _evaluated("dev", _dev_changes))
 
 

@@ -49,7 +49,9 @@ CASES = [
     ("cidr-host-bits", "dev", _net("vpcCidr", "10.0.0.1/16"), "network.vpcCidr", "not a valid IPv4"),
     ("cidr-too-small", "dev", _net("vpcCidr", "10.0.0.0/22"), "network.vpcCidr", "from /16 to /19"),
     ("cidr-public", "dev", _net("vpcCidr", "8.8.0.0/16"), "network.vpcCidr", "RFC 1918"),
-    ("missing-cidr", "dev", _drop("mlplatform:network", "vpcCidr"), "network.vpcCidr", "is required"),
+    ("missing-cidr", "dev", _drop("mlplatform:network", "vpcCidr"), "network.vpcCidr",
+     "is required: the VPC's private IPv4 range, /16 to /19 (private subnets get 1/8 of it each for pod IPs); "
+     "`pulumi config set --path 'mlplatform:network.vpcCidr' <value>`"),
     ("one-az", "dev", _net("availabilityZones", ["us-east-1a"]), "network.availabilityZones",
      "needs at least 2, got 1"),
     ("prod-two-azs", "prod", _net("availabilityZones", ["us-east-1a", "us-east-1b"]),
@@ -77,7 +79,14 @@ CASES = [
      "is not an IPv4 CIDR such as 203.0.113.0/24"),
     ("public-private-cidr", "dev", _cluster("privateAccessCidrs", ["203.0.113.0/24"]), "cluster.privateAccessCidrs",
      "is not a private (RFC 1918) IPv4 network such as 10.100.0.0/24"),
-    ("no-admins", "dev", _cluster("adminRoleArns", []), "cluster.adminRoleArns", "is required"),
+    ("no-admins", "dev", _cluster("adminRoleArns", []), "cluster.adminRoleArns",
+     "`pulumi config set --path 'mlplatform:cluster.adminRoleArns[0]' <value>`"),
+    ("cluster-name-double-hyphen", "dev", _cluster("name", "ml--dev"), "cluster.name",
+     "single hyphens, starting with a letter and not ending in a hyphen"),
+    ("cluster-name-trailing-hyphen", "dev", _cluster("name", "ml-dev-"), "cluster.name", "not ending in a hyphen"),
+    # us-east-1: the access-log bucket <name>-access-logs-<account>-us-east-1 holds 28 characters of name
+    ("cluster-name-too-long", "dev", _cluster("name", "a" * 29), "cluster.name",
+     f"{'a' * 29}-access-logs-<account>-us-east-1 would pass S3's 63: set a name of at most 28 characters"),
     ("admin-not-role", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:user/bob"]),
      "cluster.adminRoleArns", "not an IAM role ARN"),
     ("admin-twice", "dev", _cluster("adminRoleArns", ["arn:aws:iam::111122223333:role/a"] * 2),
@@ -127,7 +136,14 @@ CASES = [
      "ON_DEMAND CPU group with minSize >= 2"),
     ("no-node-groups", "dev", lambda c: c.pop("mlplatform:nodeGroups"), "nodeGroups", "is required"),
     ("environment", "dev", lambda c: c.__setitem__("mlplatform:environment", "qa"), "environment",
-     "must be one of dev, prod"),
+     "must be one of dev, prod, got 'qa'; a new environment is one entry in ENVIRONMENTS, "
+     "components/config/environments.py"),
+    ("no-environment", "dev", lambda c: c.pop("mlplatform:environment"), "environment",
+     "`pulumi config set --path 'mlplatform:environment' <value>`"),
+    ("missing-section", "dev", lambda c: c.pop("mlplatform:mesh"), "mesh",
+     "write the `mesh` map in Pulumi.<stack>.yaml"),
+    ("missing-group-key", "dev", lambda c: c["mlplatform:nodeGroups"][0].pop("maxSize"), "nodeGroups[system].maxSize",
+     "add `maxSize:` to that entry of nodeGroups in Pulumi.<stack>.yaml"),
     ("reserved-tag", "dev", lambda c: c.__setitem__("mlplatform:tags", {"aws:owner": "x"}),
      "tags.aws:owner", "reserved by AWS"),
     ("section-not-map", "dev", lambda c: c.__setitem__("mlplatform:cluster", "big"), "cluster",
@@ -147,7 +163,8 @@ PROGRAM_ONLY = {"cidr-host-bits": "host bits are arithmetic on the address",
                 "gpu-mixed-models": "compares instance types' specs",
                 "gpu-mixed-sizes": "compares instance types' specs",
                 "cpu-mixed-sizes": "compares instance types' specs", "duplicate-group": "compares items' names",
-                "no-cpu-group": "a rule over all groups"}
+                "no-cpu-group": "a rule over all groups",
+                "cluster-name-too-long": "depends on the region's length"}
 
 
 @pytest.mark.parametrize("stack,change", [c[1:3] for c in CASES if c[0] not in PROGRAM_ONLY],
@@ -167,6 +184,20 @@ def test_bad_value_is_rejected_naming_key_and_fix(stack, change, key, fix):
     line = next((ln for ln in message.splitlines() if f"mlplatform:{key}:" in ln), None)
     assert line is not None, f"no line names mlplatform:{key} in:\n{message}"
     assert fix in line, f"the line for {key} does not say {fix!r}: {line}"
+
+
+def test_a_default_cluster_name_too_long_for_the_region_says_to_set_one():
+    """mlplatform-<stack> from a long stack name, in a region with a long name: the derived bucket would not fit."""
+    from components.config import parse
+
+    config = stack_config("dev")
+    raw = {k.removeprefix("mlplatform:"): v for k, v in config.items() if k.startswith("mlplatform:")}
+    raw["network"]["availabilityZones"] = ["ap-southeast-2a", "ap-southeast-2b"]
+    with pytest.raises(ConfigError) as failed:
+        parse(raw, region="ap-southeast-2", stack="production-sydney")
+    assert "mlplatform:cluster.name: 'mlplatform-production-sydney' (the default, mlplatform-<stack>) is 28 " \
+           "characters; in ap-southeast-2 the access-log bucket" in str(failed.value)
+    assert "at most 23 characters" in str(failed.value)
 
 
 def test_missing_region_is_named():
@@ -213,3 +244,27 @@ def test_every_kubernetes_version_carries_its_couplings():
         assert version.cluster_autoscaler_image.startswith(f"v{minor}.")  # the autoscaler's minor matches
         for component, (low, high) in versions.KUBERNETES_SUPPORT.items():
             assert versions.minor(low) <= versions.minor(minor) <= versions.minor(high), component
+
+
+# ---- placeholders -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,placeholder", [
+    ("arn:aws:iam::111122223333:role/platform-admin", True), ("arn:aws:iam::210987654321:role/admin", False),
+    ("203.0.113.0/24", True), ("198.51.100.7/32", True), ("198.18.4.0/24", False), ("10.10.0.0/16", False),
+    ("dev.ml.example.com", True), ("lead@example.org", True), ("kubeflow.corp.test", True),
+    ("ml.acme.io", False), ("lead@example.co", False), ("Z0EXAMPLEDEVZONE", True), ("Z04512345ABCDEFGHIJ", False),
+    ("16", False), ("64Gi", False),
+])
+def test_placeholders_are_the_documentation_values_only(value, placeholder):
+    from components.config.placeholders import why
+
+    assert (why(value) is not None) is placeholder
+
+
+def test_the_program_warns_of_each_placeholder_left_in_a_stack_file(dev):
+    warned = {line.split(":", 2)[1] for line in dev.warnings if "is a placeholder" in line}
+    assert warned == {"cluster.publicAccessCidrs[0]", "cluster.adminRoleArns[0]", "cluster.deployRoleArn",
+                      "addons.dns.domain", "addons.dns.hostedZoneId", "addons.acmeEmail", "mesh.adminEmail",
+                      "kubeflow.teams[ml-research].owner"}
+    assert "mlplatform:addons.dns.hostedZoneId: 'Z0EXAMPLEDEVZONE' is a placeholder: a made-up Route 53 zone ID; " \
+           "replace it before deploying" in dev.warnings

@@ -106,12 +106,18 @@ def test_parameter_group_enables_native_password_and_tls_per_config(each_stack):
         "aws:rds/parameterGroup:ParameterGroup").name
 
 
-def test_require_tls_turns_on_secure_transport_and_the_bootstrap_uses_tls(dev_variant):
-    values = {p["name"]: p["value"]
-              for p in dev_variant.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]}
-    assert values["require_secure_transport"] == "ON"
-    job = dev_variant.one("kubernetes:batch/v1:Job").inputs
-    assert "--ssl-mode=REQUIRED" in job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+def test_requiring_tls_is_refused_until_every_kubeflow_client_can_do_it():
+    def require_tls(c):
+        c["mlplatform:data"]["database"]["requireTls"] = True
+
+    result = evaluate("dev", require_tls)
+    assert result.resources == []
+    [line] = [ln for ln in str(result.error).splitlines() if "mlplatform:data.database.requireTls:" in ln]
+    assert "Katib v0.19.0 cannot reach MySQL over TLS" in line and "ML Metadata" in line
+    assert schema_rejects("dev", require_tls)
+    # what lifting the refusal would turn on, once every client can do TLS
+    assert db.parameters(require_tls=True)["require_secure_transport"] == "ON"
+    assert "--ssl-mode=REQUIRED" in db.bootstrap_script(require_tls=True)
 
 
 def test_bootstrap_script_creates_each_database_for_its_user():
@@ -353,3 +359,12 @@ def test_data_config_is_validated(change, key, words, in_schema):
     line = next(ln for ln in str(result.error).splitlines() if f"mlplatform:{key}:" in ln)
     assert words in line
     assert schema_rejects("prod", lambda c: change(c[f"{PROJECT}:data"])) is in_schema
+
+
+def test_the_longest_cluster_name_allowed_makes_bucket_names_s3_accepts():
+    """28 characters in us-east-1: the access-log bucket's name is then exactly S3's 63 (one more is refused)."""
+    result = evaluate("prod", lambda c: c["mlplatform:cluster"].__setitem__("name", "a" * 28))
+    assert result.error is None
+    names = [b.inputs["bucket"] for b in result.of_type(BUCKET)]
+    assert max(len(n) for n in names) == 63 and len(names) == 2
+    assert result.one(CACHE).inputs["replicationGroupId"] == f"{'a' * 28}-sessions"  # ElastiCache allows 40

@@ -280,3 +280,47 @@ def test_the_command_prints_the_report_and_writes_both_files(tmp_path, capsys, m
     assert summary.read_text() == written + "\n"
     assert json.loads((tmp_path / "dev.json").read_text())["stack"] == "dev"
     assert plan.main(["no-such-stack"], out=tmp_path) == 2
+
+
+# ---- warnings ----------------------------------------------------------------------------------------------------
+
+def test_a_stack_file_that_is_not_yaml_fails_with_one_line(tmp_path, capsys):
+    _program_with(tmp_path, lambda c: None)
+    text = (tmp_path / "Pulumi.dev.yaml").read_text().replace("vpcCidr:", "vpcCidr: [", 1)
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    assert plan.main(["dev"], program=tmp_path, out=tmp_path / "plan") == 2
+    out, err = capsys.readouterr()
+    line = next(n for n, text in enumerate(text.splitlines(), 1) if "vpcCidr: [" in text)
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"error: {tmp_path / 'Pulumi.dev.yaml'}:{line + 1}:")  # where YAML noticed, no traceback
+
+
+def test_what_two_stacks_must_not_share_is_named(tmp_path):
+    """A second stack file copied from dev with only its environment changed: same VPC range, hostname and deploy
+    role (its cluster name differs: mlplatform-<stack>)."""
+    program = _program_with(tmp_path, lambda c: None)
+    (program / "Pulumi.qa.yaml").write_text((program / "Pulumi.dev.yaml").read_text())
+    warnings = plan.shared_with_other_stacks("dev", yaml.safe_load((program / "Pulumi.dev.yaml").read_text())[
+        "config"], program)
+    assert [w.split(" ", 1)[0] for w in warnings] == ["mlplatform:network.vpcCidr", "Kubeflow's",
+                                                      "mlplatform:cluster.deployRoleArn"]
+    assert "10.10.0.0/16 overlaps qa's 10.10.0.0/16" in warnings[0]
+
+    def apart(c):
+        c["mlplatform:network"]["vpcCidr"] = "10.11.0.0/16"
+        c["mlplatform:addons"]["dns"]["domain"] = "qa.ml.example.com"
+        c["mlplatform:cluster"]["deployRoleArn"] = "arn:aws:iam::111122223333:role/mlplatform-deploy-qa"
+    qa = yaml.safe_load((program / "Pulumi.qa.yaml").read_text())
+    apart(qa["config"])
+    (program / "Pulumi.qa.yaml").write_text(yaml.safe_dump(qa))
+    assert plan.shared_with_other_stacks("dev", yaml.safe_load((program / "Pulumi.dev.yaml").read_text())[
+        "config"], program) == []
+
+
+def test_prices_read_for_another_region_are_said_so(dev):
+    assert not [w for w in plan.from_result(dev, "dev").warnings if "list prices" in w]
+    moved = type(dev)(**{**dev.__dict__, "resources": [
+        type(r)(**{**r.__dict__, "inputs": {**r.inputs, "region": "eu-west-1"}}) if r.type == "pulumi:providers:aws"
+        else r for r in dev.resources]})
+    [note] = [w for w in plan.from_result(moved, "dev").warnings if "list prices" in w]
+    assert note.startswith("The stack deploys to eu-west-1; the prices below are us-east-1's list prices")

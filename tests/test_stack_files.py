@@ -75,7 +75,7 @@ def test_its_committed_plan_is_current(stack, shared):
     """plan/<stack>.md and .json are what `make plan` writes for the code and the stack file as they are: a change
     that moves a stack's resources, cost or deploy time shows in the diff (run `make generate`)."""
     result = evaluated_file(shared, stack, ROOT)
-    current = plan.from_result(result, plan.usage_profile(stack_config(stack)))
+    current = plan.of_stack(result, stack_config(stack))
     assert (plan.PLAN_DIR / f"{stack}.md").read_text() == plan.markdown(current), "run `make generate`"
     assert json.loads((plan.PLAN_DIR / f"{stack}.json").read_text()) == \
         json.loads(json.dumps(plan.as_json(current))), "run `make generate`"

@@ -17,19 +17,19 @@ import pulumi
 from pydantic import TypeAdapter, ValidationError
 
 from components.config.addons import AddonsConfig, DnsConfig
-from components.config.base import PROJECT, ConfigError, ConfigModel, Problems, did_you_mean, report
+from components.config.base import PROJECT, ConfigError, ConfigModel, Problems, did_you_mean, how_to_set, report
 from components.config.cluster import ClusterConfig, NodeGroupConfig, node_groups_rules, role_name
 from components.config.data import ArtifactStoreConfig, DatabaseConfig, DataConfig, SessionCacheConfig
 from components.config.environments import ENVIRONMENTS, PRODUCTION_REQUIREMENTS, Environment
 from components.config.kubeflow import ApplicationsConfig, KubeflowConfig, TeamConfig
 from components.config.mesh import CompanyIdpConfig, MeshConfig
 from components.config.network import MAX_AZS, NetworkConfig
+from components.config.placeholders import placeholders
 
-__all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "role_name", "NetworkConfig", "ClusterConfig",
-           "NodeGroupConfig", "AddonsConfig", "DnsConfig", "DataConfig", "DatabaseConfig", "ArtifactStoreConfig",
-           "SessionCacheConfig",
-           "MeshConfig", "CompanyIdpConfig", "KubeflowConfig", "ApplicationsConfig", "TeamConfig", "Environment",
-           "MAX_AZS", "SECTIONS"]
+__all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "placeholder_warnings", "role_name",
+           "NetworkConfig", "ClusterConfig", "NodeGroupConfig", "AddonsConfig", "DnsConfig", "DataConfig",
+           "DatabaseConfig", "ArtifactStoreConfig", "SessionCacheConfig", "MeshConfig", "CompanyIdpConfig",
+           "KubeflowConfig", "ApplicationsConfig", "TeamConfig", "Environment", "MAX_AZS", "SECTIONS"]
 
 NodeGroups = tuple[NodeGroupConfig, ...]
 
@@ -85,7 +85,16 @@ def load() -> StackConfig:
             # Read raw: a key holding a secret (mesh.companyIdp.clientSecret) arrives decrypted like any other;
             # the component that uses the secret wraps it as a Pulumi secret again.
             raw[full_key[len(prefix):]] = _decode(pulumi.runtime.config.get_config(full_key))
-    return parse(raw, region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack())
+    config = parse(raw, region=pulumi.Config("aws").get("region"), stack=pulumi.get_stack())
+    for line in placeholder_warnings(raw):
+        pulumi.log.warn(line)
+    return config
+
+
+def placeholder_warnings(raw: Mapping[str, Any]) -> list[str]:
+    """One line per example value still in the stack file (components/config/placeholders.py)."""
+    return [f"{PROJECT}:{key}: {value!r} is a placeholder: {reason}; replace it before deploying"
+            for key, value, reason in placeholders(raw)]
 
 
 def _decode(value: str | None) -> Any:
@@ -113,7 +122,14 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
     if not region:
         problems.add("", "aws:region: is required: `pulumi config set aws:region <region>`")
 
-    environment = _validated(problems, "environment", raw, {})
+    environment = raw.get("environment")
+    if isinstance(environment, str) and environment not in ENVIRONMENTS:
+        problems.add("environment", f"must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}; a new "
+                                    "environment is one entry in ENVIRONMENTS, components/config/environments.py "
+                                    "(whether it is production, and whose defaults it takes)")
+        environment = None
+    else:
+        environment = _validated(problems, "environment", raw, {})
     profile = ENVIRONMENTS.get(environment) if isinstance(environment, str) else None
     context = {"defaults": profile.defaults if profile else "dev", "stack": stack, "region": region or ""}
     tags = _validated(problems, "tags", raw, context) or {}
@@ -126,6 +142,7 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
     if profile and profile.production:
         _check_production(problems, sections)
     problems.raise_if_any()
+    assert isinstance(environment, str)  # validated above
 
     return StackConfig(stack=stack, environment=environment, region=region or "", tags=tags, **{
         "network": sections["network"], "cluster": sections["cluster"], "node_groups": sections["nodeGroups"],
@@ -162,7 +179,7 @@ def _validated(problems: Problems, key: str, raw: Mapping[str, Any], context: di
     value = raw.get(key)
     if value is None:
         if required:
-            problems.add(key, f"is required: {description}; see Pulumi.dev.yaml for an example")
+            problems.add(key, f"is required: {description}; {how_to_set(key, kind)}")
             return None
         value = {}
     if kind is NodeGroups and isinstance(value, list):

@@ -109,10 +109,10 @@ def report(problems: Problems, prefix: str, model: Any, error: ValidationError, 
         if kind == "too_short" and (not value or any(len(other["loc"]) > len(own) and other["loc"][:len(own)] == own
                                                       for other in error.errors())):
             if not value:
-                problems.add(key, f"is required: {field.description if field else 'set it'}")
+                problems.add(key, required(key, field))
             continue  # pydantic also reports a list as too short once a bad item is dropped
         if kind == "missing":
-            problems.add(key, f"is required: {field.description if field else 'set it'}")
+            problems.add(key, required(key, field))
         elif kind == "extra_forbidden":
             problems.add(key, did_you_mean(str(loc[-1]), _aliases(owner)))
         elif kind in _KINDS:
@@ -133,6 +133,25 @@ def report(problems: Problems, prefix: str, model: Any, error: ValidationError, 
             problems.add(key, str(item["ctx"]["error"]))
         else:
             problems.add(key, f"{item['msg']}, got {value!r}")
+
+
+def required(key: str, field: Any) -> str:
+    """"is required: <what it sets>; <how to set it>"."""
+    what = field.description if field else "set it"
+    return f"is required: {what}; {how_to_set(key, getattr(field, 'annotation', None), field)}"
+
+
+def how_to_set(key: str, annotation: Any, field: Any = None) -> str:
+    """The command that sets `key`, or where to write it when a command cannot (an item of a list of maps)."""
+    if "[" in key:
+        owner, _, rest = key.partition("[")
+        return f"add `{rest.split('.', 1)[-1]}:` to that entry of {owner} in Pulumi.<stack>.yaml"
+    if _model_in(annotation) is not None:
+        return f"write the `{key}` map in Pulumi.<stack>.yaml (Pulumi.dev.yaml shows one)"
+    secret = "--secret " if (getattr(field, "json_schema_extra", None) or {}).get("secret") else ""
+    if typing.get_origin(_strip(annotation)) in (list, tuple):
+        return f"`pulumi config set {secret}--path '{PROJECT}:{key}[0]' <value>`"
+    return f"`pulumi config set {secret}--path '{PROJECT}:{key}' <value>`"
 
 
 def _key(prefix: str, loc: tuple[Any, ...], raw: Any) -> str:

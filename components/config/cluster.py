@@ -22,8 +22,24 @@ CIDR_PATTERN = r"^(\d{1,3}\.){3}\d{1,3}/([1-9]|[12]\d|3[0-2])$"  # /0 is never a
 PRIVATE_CIDR_PATTERN = r"^(10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168)\.\d{1,3}\.\d{1,3}/([89]|[12]\d|3[0-2])$"
 ADDON_VERSION_PATTERN = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
-# Also the prefix of S3 bucket and Secrets Manager names, so lowercase and short.
-CLUSTER_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,29}$"
+# The cluster's name prefixes what AWS wants unique and spelled its way: S3 buckets (lowercase), RDS and ElastiCache
+# identifiers (no hyphen at the end, none twice in a row), Secrets Manager names and key aliases.
+CLUSTER_NAME_PATTERN = r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$"
+CLUSTER_NAME_HINT = ("a name of lowercase letters, digits and single hyphens, starting with a letter and not ending in "
+                     "a hyphen (it also names S3 buckets, the database and the session cache)")
+# How long the names the program derives from it may be, and how much they add (components/data: the access-log
+# bucket <name>-access-logs-<12-digit account>-<region> within S3's 63; the session cache's replication group
+# <name>-sessions within ElastiCache's 40).
+LONGEST_BUCKET_SUFFIX = len("-access-logs-") + 12 + 1   # plus the region
+S3_BUCKET_NAME_MAX = 63
+SESSION_CACHE_SUFFIX = len("-sessions")
+ELASTICACHE_GROUP_ID_MAX = 40
+
+
+def cluster_name_limit(region: str) -> int:
+    """The longest cluster name whose derived names fit AWS's limits in `region`."""
+    return min(S3_BUCKET_NAME_MAX - LONGEST_BUCKET_SUFFIX - len(region),
+               ELASTICACHE_GROUP_ID_MAX - SESSION_CACHE_SUFFIX)
 
 
 def _catalogued(name: str) -> str:
@@ -49,9 +65,9 @@ class ClusterConfig(ConfigModel):
     ENVIRONMENT_DEFAULTS = environments.CLUSTER_DEFAULTS
     DERIVED_DEFAULTS = {"name": "mlplatform-<stack>"}
 
-    name: str = text(CLUSTER_NAME_PATTERN, "a name of lowercase letters, digits and '-', at most 30 characters (it "
-                     "also names S3 buckets and secrets)", "the EKS cluster's name",
-                     default="")
+    name: str = text(CLUSTER_NAME_PATTERN, CLUSTER_NAME_HINT, "the EKS cluster's name; it prefixes the names of the "
+                     "stack's buckets, database, cache, secrets and keys, so at most 37 characters minus the length "
+                     "of aws:region (28 in us-east-1)", default="")
     kubernetes_version: Literal[tuple(versions.KUBERNETES_VERSIONS)] = Field(  # type: ignore[valid-type]
         versions.DEFAULT_KUBERNETES_VERSION,
         description="a Kubernetes minor from components/versions.py, inside every pinned component's range")
@@ -93,6 +109,12 @@ class ClusterConfig(ConfigModel):
         return self.admin_role_arns + ((self.deploy_role_arn,) if self.deploy_role_arn else ())
 
     def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        region = context.get("region") or ""
+        if region and len(self.name) > cluster_name_limit(region):
+            default = " (the default, mlplatform-<stack>)" if self.name == f"mlplatform-{context.get('stack')}" else ""
+            yield "name", f"{self.name!r}{default} is {len(self.name)} characters; in {region} the access-log bucket " \
+                          f"{self.name}-access-logs-<account>-{region} would pass S3's {S3_BUCKET_NAME_MAX}: set a " \
+                          f"name of at most {cluster_name_limit(region)} characters"
         # EKS accepts one access entry per principal (a second fails with 409 ResourceInUseException), and the
         # entries are named after the role, so each principal and each role name appears once.
         principals = list(self.access_role_arns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from components.config import environments
 from components.config.base import ConfigModel, text
@@ -25,12 +25,24 @@ class DatabaseConfig(ConfigModel):
     backup_retention_days: StrictInt = Field(ge=1, le=35, description="days of automated backups (point-in-time "
                                                                        "restore window); prod at least 14")
     multi_az: StrictBool = Field(description="a standby in a second AZ; prod: true")
-    require_tls: StrictBool = Field(False, description="require TLS from every client (see README \"Data\" for what "
-                                                       "each Kubeflow client needs first)")
+    require_tls: StrictBool = Field(False, json_schema_extra={"const": False}, description=(
+        "require TLS from every client: refused until every Kubeflow client can do TLS (docs/data.md); traffic stays "
+        "inside the VPC, from the nodes only"))
     log_retention_days: RetentionDays = Field(
         description="retention of the error and slow-query logs RDS exports")
     monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = Field(
         description="enhanced monitoring: OS metrics every this many seconds")
+
+    @field_validator("require_tls")
+    @classmethod
+    def _every_client_can_do_tls(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "cannot be true yet: Katib v0.19.0 cannot reach MySQL over TLS (katib-db-manager builds a fixed "
+                "connection string with no TLS setting, pkg/db/v1beta1/mysql/mysql.go) and ML Metadata takes TLS only "
+                "from a config file Kubeflow's manifests do not use; with it on they could not connect. Leave it "
+                "false: the database admits only the cluster's nodes, inside the VPC")
+        return value
 
     @classmethod
     def derived_defaults(cls, data: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
