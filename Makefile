@@ -1,36 +1,58 @@
-# The commands README.md gives; .ci/run calls `make test`.
-VENV   := venv
-PYTHON := $(VENV)/bin/python
-STACK  ?= dev
+# The commands README.md gives; .ci/run calls `make test`. `make help` lists them.
+VENV    := venv
+PYTHON  := $(VENV)/bin/python
+PYTHON3 ?= python3
+STACK   ?= dev
+# The Python the venv is made from, and the venv's own: a venv made by another Python is made again.
+PYTHON_VERSION := $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+INSTALLED      := $(VENV)/installed-python$(PYTHON_VERSION)
+NEEDS_PULUMI   := command -v pulumi >/dev/null || { echo "error: the Pulumi CLI is not installed. Install it (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh), then log in to a state backend: pulumi login (Pulumi Cloud) or pulumi login s3://<bucket>" >&2; exit 1; }; pulumi whoami >/dev/null 2>&1 || { echo "error: the Pulumi CLI is not logged in to a state backend: pulumi login (Pulumi Cloud) or pulumi login s3://<bucket>" >&2; exit 1; }
 
-.PHONY: test lint plan generate up preview clean
+.PHONY: help test lint plan generate bench preview up clean
+.DEFAULT_GOAL := help
 
-# The same virtualenv Pulumi uses (Pulumi.yaml: virtualenv: venv), with the pinned packages.
-$(VENV)/installed: requirements.txt requirements-dev.txt
-	python3 -m venv $(VENV)
+help:  ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# Python 3.11 or newer, checked before anything is made. The same virtualenv Pulumi uses (Pulumi.yaml:
+# virtualenv: venv), with the pinned packages.
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@$(PYTHON3) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11 or newer is needed; $(PYTHON3) is " + sys.version.split()[0] + ". Install one, or name it: make PYTHON3=python3.12 <target>")' \
+		|| exit 1
+	@if [ -d $(VENV) ] && [ "$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$(PYTHON_VERSION)" ]; then \
+		echo "$(VENV) was made by another Python (or is broken): making it again with $(PYTHON3) $(PYTHON_VERSION)"; rm -rf $(VENV); fi
+	$(PYTHON3) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/installed-python*
 	touch $@
 
-test: $(VENV)/installed  ## set up, lint, type-check, and run the offline test suite
+test: $(INSTALLED)  ## set up, lint, type-check, and run the offline test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy components offline tools policies/mlplatform_policies deployments/__main__.py
 	$(PYTHON) -m pytest
 
-lint: $(VENV)/installed
+lint: $(INSTALLED)  ## lint and type-check only
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy components offline tools policies/mlplatform_policies deployments/__main__.py
 
-plan: $(VENV)/installed  ## what STACK creates, its policy verdicts, monthly cost and deploy time; no account needed
+plan: $(INSTALLED)  ## what STACK creates, its policy verdicts, monthly cost and deploy time; no account needed
 	$(PYTHON) -m offline.plan $(STACK) $(PLAN_ARGS)
 
-generate: $(VENV)/installed  ## rewrite what is derived from the code: config schema, README tables, pack catalogue
+generate: $(INSTALLED)  ## rewrite what is derived from the code and the stack files: schema, docs, plans
 	$(PYTHON) -m tools.generate
 
-preview: $(VENV)/installed  ## needs the Pulumi CLI and AWS credentials
+bench: $(INSTALLED)  ## how long evaluating, the policy pack and make plan take, per stack and per team
+	$(PYTHON) -m tools.bench
+
+preview:  ## what `pulumi up` would change in STACK (needs the Pulumi CLI and AWS credentials)
+	@$(NEEDS_PULUMI)
+	@$(MAKE) --no-print-directory $(INSTALLED)
 	pulumi preview --stack $(STACK)
 
-up: $(VENV)/installed  ## needs the Pulumi CLI and AWS credentials
+up:  ## deploy STACK (needs the Pulumi CLI and AWS credentials)
+	@$(NEEDS_PULUMI)
+	@$(MAKE) --no-print-directory $(INSTALLED)
 	pulumi up --stack $(STACK)
 
-clean:
+clean:  ## remove the virtualenv and the tools' caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

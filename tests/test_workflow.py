@@ -34,3 +34,9 @@ def test_plans_every_stack_into_the_summary_and_fails_if_any_fails(tmp_path):
     assert calls.read_text().splitlines() == [
         f"plan STACK={s} PLAN_ARGS=--summary {tmp_path / 'summary'}" for s in stacks()]
     assert done.returncode == 1  # the first failed, and every other stack was still planned
+
+
+def test_make_help_lists_every_target():
+    phony = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith(".PHONY:"))
+    listed = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert sorted(line.split()[1] for line in listed.splitlines()) == sorted(phony.split()[1:])
