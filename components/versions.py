@@ -1,6 +1,9 @@
-"""Every version this platform pins, in one place.
+"""Every version this platform deploys, in one place; Python packages are pinned in the requirements files.
 
-Python packages are pinned in requirements.txt; everything the program itself deploys is pinned here.
+Each pin carries the marker Renovate reads (a `renovate: datasource=... depName=...` comment on the line above;
+the rules are in renovate.json), so a bot proposes upgrades as pull requests; tests/test_versions.py keeps the
+markers and the pins together. The Kubeflow commit is written here only: `make generate` writes it into the
+overlays' upstream references (the one place kustomize reads it from), and a test fails when they differ.
 """
 
 
@@ -17,6 +20,7 @@ class KubernetesVersion:
 # - 1.34 leaves EKS standard support on 2026-12-02; with upgrade_policy STANDARD EKS would then upgrade it.
 # - every pinned component must support it (KUBERNETES_SUPPORT below; config validation checks).
 KUBERNETES_VERSIONS = {
+    # renovate: datasource=docker depName=registry.k8s.io/autoscaling/cluster-autoscaler
     "1.35": KubernetesVersion(standard_support_ends="2027-03-27", cluster_autoscaler_image="v1.35.2"),
 }
 DEFAULT_KUBERNETES_VERSION = "1.35"
@@ -50,32 +54,35 @@ EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws
 class Chart:
     """A Helm chart pinned to one version (chart repository index)."""
 
-    def __init__(self, name: str, repo: str, version: str, app_version: str):
-        self.name, self.repo, self.version, self.app_version = name, repo, version, app_version
+    def __init__(self, name: str, repo: str, version: str):
+        self.name, self.repo, self.version = name, repo, version
 
 
-# Helm charts, checked against each project's release tags on 2026-11-22.
-AWS_LOAD_BALANCER_CONTROLLER = Chart(
-    "aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0", "v3.5.0")
-EXTERNAL_DNS = Chart(
-    "external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1", "0.21.0")
-CERT_MANAGER = Chart("cert-manager", "https://charts.jetstack.io", "v1.21.1", "v1.21.1")
-CLUSTER_AUTOSCALER = Chart(
-    "cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.59.0", "1.35.0")
-EXTERNAL_SECRETS = Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0", "v2.9.0")
-NVIDIA_DEVICE_PLUGIN = Chart(
-    "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0", "0.20.0")
+# Helm charts, checked against each project's release tags on 2026-11-22 (Renovate proposes newer ones).
+# renovate: datasource=helm depName=aws-load-balancer-controller registryUrl=https://aws.github.io/eks-charts
+AWS_LOAD_BALANCER_CONTROLLER = Chart("aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0")
+# renovate: datasource=helm depName=external-dns registryUrl=https://kubernetes-sigs.github.io/external-dns/
+EXTERNAL_DNS = Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1")
+# renovate: datasource=helm depName=cert-manager registryUrl=https://charts.jetstack.io
+CERT_MANAGER = Chart("cert-manager", "https://charts.jetstack.io", "v1.21.1")
+# renovate: datasource=helm depName=cluster-autoscaler registryUrl=https://kubernetes.github.io/autoscaler
+CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.59.0")
+# renovate: datasource=helm depName=external-secrets registryUrl=https://charts.external-secrets.io
+EXTERNAL_SECRETS = Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0")
+# renovate: datasource=helm depName=nvidia-device-plugin registryUrl=https://nvidia.github.io/k8s-device-plugin
+NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0")
 
 # The mesh: Istio's own Helm charts, at the version the pinned Kubeflow release installs
 # (community-distribution scripts/synchronize-istio-manifests.sh: COMMIT=1.30.1). One version for every chart
 # and image; the images come from the release registry (charts' sources default to a testing registry).
+# renovate: datasource=helm depName=istiod registryUrl=https://istio-release.storage.googleapis.com/charts
 ISTIO_VERSION = "1.30.1"
 ISTIO_HUB = "registry.istio.io/release"
 ISTIO_REPO = "https://istio-release.storage.googleapis.com/charts"
-ISTIO_BASE = Chart("base", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
-ISTIOD = Chart("istiod", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
-ISTIO_CNI = Chart("cni", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
-ISTIO_GATEWAY = Chart("gateway", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
+ISTIO_BASE = Chart("base", ISTIO_REPO, ISTIO_VERSION)
+ISTIOD = Chart("istiod", ISTIO_REPO, ISTIO_VERSION)
+ISTIO_CNI = Chart("cni", ISTIO_REPO, ISTIO_VERSION)
+ISTIO_GATEWAY = Chart("gateway", ISTIO_REPO, ISTIO_VERSION)
 
 # Kubeflow: the community distribution (kubeflow/community-distribution, renamed from kubeflow/manifests),
 # release 26.03.1. Pinned by commit: the head of branch release-26.03.1, four CI-only commits after
@@ -83,6 +90,7 @@ ISTIO_GATEWAY = Chart("gateway", ISTIO_REPO, ISTIO_VERSION, ISTIO_VERSION)
 # `git rev-parse 26.03.1^{commit}` equals this SHA. Every overlay under components/ references upstream at it.
 KUBEFLOW_RELEASE = "26.03.1"
 KUBEFLOW_REPO = "https://github.com/kubeflow/community-distribution"
+# renovate: datasource=git-refs depName=https://github.com/kubeflow/community-distribution ref=release-26.03.1
 KUBEFLOW_REF = "0d1a00306501ebaf2a0edc121656752b3deeba57"
 
 # Data services.
@@ -90,6 +98,7 @@ MYSQL_ENGINE_VERSION = "8.4"          # RDS picks the newest 8.4 minor and keeps
 MYSQL_PARAMETER_GROUP_FAMILY = "mysql8.4"
 # A mysql client for the one-off job that creates Kubeflow's databases and users (ECR Public mirror of
 # the Docker official image: no Docker Hub rate limits from the NAT gateways).
+# renovate: datasource=docker depName=public.ecr.aws/docker/library/mysql
 MYSQL_CLIENT_IMAGE = "public.ecr.aws/docker/library/mysql:8.4"
 VALKEY_ENGINE_VERSION = "8.1"
 VALKEY_PARAMETER_GROUP_FAMILY = "valkey8"

@@ -4,6 +4,7 @@
 - the README's tables, between `<!-- generated:<name> -->` and `<!-- /generated:<name> -->`: the
   configuration keys (read from that schema), the environments, the policy pack, the security groups;
 - the policy pack's copy of the GPU catalogue (the pack is published on its own, so it cannot import it);
+- the Kubeflow commit in the overlays' upstream references (kustomize reads it only there; versions.py holds it);
 - the plan of every stack (plan/<stack>.md and .json, as `make plan` writes them), whose figures the README
   summarises.
 
@@ -332,10 +333,22 @@ def gpu_catalogue() -> dict[str, Any]:
             "instances": {name: {"gpus": t.gpus, "accelerator": t.accelerator} for name, t in sorted(gpus.items())}}
 
 
+def pinned_overlay(text: str) -> str:
+    """An overlay's text with every upstream Kubeflow reference at the commit versions.py pins."""
+    from components.versions import KUBEFLOW_REF, KUBEFLOW_REPO
+
+    return re.sub(rf"({re.escape(KUBEFLOW_REPO)}//[^?\s]*\?ref=)[0-9a-f]{{40}}", rf"\g<1>{KUBEFLOW_REF}", text)
+
+
+def overlays() -> list[Path]:
+    return sorted((ROOT / "components").glob("*/overlays/*/kustomization.yaml"))
+
+
 def files() -> dict[Path, Callable[[], str]]:
     """Every generated file and how to make it, in order (the README's policy table imports the pack, which
     reads the catalogue)."""
     return {
+        **{path: (lambda path=path: pinned_overlay(path.read_text())) for path in overlays()},
         GPU_CATALOGUE: lambda: json.dumps(gpu_catalogue(), indent=2) + "\n",
         SCHEMA: lambda: json.dumps(stack_file_schema(), indent=2) + "\n",
         README: lambda: render_readme(README.read_text()),
