@@ -38,7 +38,7 @@ stacks: list[str] = config.require_object("stacks")
 deploy_policies: list[str] = config.get_object("deployPolicyArns") or DEFAULT_DEPLOY_POLICIES
 policy_pack_version = config.get("policyPackVersion")  # None: the latest published version
 # Stacks whose cluster API endpoint is private or limited to known ranges: hosted runners have no fixed
-# egress address, so these deploy from the customer-managed agent pool (README "Review and delivery").
+# egress address, so these deploy from the customer-managed agent pool (docs/delivery.md).
 agent_pool_stacks: list[str] = config.get_object("agentPoolStacks") or []
 drift_stacks: list[str] = config.get_object("driftStacks") or [s for s in stacks if s == "prod"]
 drift_schedule = config.get("driftSchedule") or DEFAULT_DRIFT_SCHEDULE

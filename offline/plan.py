@@ -339,6 +339,7 @@ def as_json(plan: Plan) -> dict[str, Any]:
     components = [c for c in tree.resources if c.component]
     return {
         "stack": plan.stack,
+        "warnings": plan.warnings,
         "resources": {
             "total": len(tree.resources),
             "components": dict(sorted(

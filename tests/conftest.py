@@ -18,6 +18,7 @@ import pytest
 from filelock import FileLock
 
 from offline import engine
+from offline.analyzer import stack_findings
 from offline.engine import StackResult
 from tests.fixtures import FIXTURES, evaluate
 
@@ -33,22 +34,27 @@ EVERYDAY_DATABASE = {"instanceClass": "db.r7g.xlarge", "allocatedStorageGiB": 20
 def shared(tmp_path_factory, request):
     """shared(name, make): make() once per test run, by whichever worker asks first; the others read it."""
     distributed = hasattr(request.config, "workerinput")  # set on pytest-xdist's workers
+    made: dict[str, object] = {}  # what this process already has
 
     def once(name, make):
+        if name in made:
+            return made[name]
         if not distributed:
-            return make()
+            made[name] = make()
+            return made[name]
         path = tmp_path_factory.getbasetemp().parent / f"{name}.pickle"
         with FileLock(f"{path}.lock"):
             if path.exists():
-                return pickle.loads(path.read_bytes())
-            made = make()
-            path.write_bytes(pickle.dumps(made))
-            return made
+                made[name] = pickle.loads(path.read_bytes())
+            else:
+                made[name] = make()
+                path.write_bytes(pickle.dumps(made[name]))
+        return made[name]
     return once
 
 
-def _evaluated(stack: str, change=None) -> StackResult:
-    result = evaluate(stack, change)
+def _evaluated(stack: str, change=None, preview: bool = False) -> StackResult:
+    result = evaluate(stack, change, preview=preview)
     if result.error:
         raise result.error
     return result
@@ -64,6 +70,7 @@ def evaluated_file(shared, stack: str, directory) -> StackResult:
         result = engine.evaluate(stack, stack_files=directory)
         if result.error:
             raise result.error
+        stack_findings(result)  # the pack's findings travel with the evaluation, so no worker computes them again
         return result
     return shared(key, make)
 
@@ -76,6 +83,17 @@ def dev(shared) -> StackResult:
 @pytest.fixture(scope="session")
 def prod(shared) -> StackResult:
     return evaluated_file(shared, "prod", FIXTURES)
+
+
+@pytest.fixture(scope="session")
+def dev_preview(shared) -> StackResult:
+    """dev as its first `pulumi preview` sees it: every computed output unknown."""
+    return shared("dev_preview", lambda: _evaluated("dev", preview=True))
+
+
+@pytest.fixture(scope="session")
+def prod_preview(shared) -> StackResult:
+    return shared("prod_preview", lambda: _evaluated("prod", preview=True))
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])
@@ -110,6 +128,17 @@ def _prod_changes(c):
     for key in ("natGateways", "flowLogs"):
         c["mlplatform:network"].pop(key)
     c["mlplatform:mesh"].update(loadBalancerScheme="internal", hostname="kubeflow.internal.prod.ml.example.com")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _evaluations_spread_over_workers(request, shared):
+    """Each worker starts with its share of the evaluations most tests need, so no worker waits on another's."""
+    worker = getattr(request.config, "workerinput", None)
+    if worker is None:
+        return
+    index, count = int(worker["workerid"].removeprefix("gw")), int(worker["workercount"])
+    for name in ("dev", "prod", "dev_variant", "prod_variant", "dev_preview", "prod_preview")[index::count]:
+        request.getfixturevalue(name)
 
 
 @pytest.fixture(scope="session")

@@ -361,10 +361,14 @@ def test_data_config_is_validated(change, key, words, in_schema):
     assert schema_rejects("prod", lambda c: change(c[f"{PROJECT}:data"])) is in_schema
 
 
-def test_the_longest_cluster_name_allowed_makes_bucket_names_s3_accepts():
-    """28 characters in us-east-1: the access-log bucket's name is then exactly S3's 63 (one more is refused)."""
-    result = evaluate("prod", lambda c: c["mlplatform:cluster"].__setitem__("name", "a" * 28))
-    assert result.error is None
-    names = [b.inputs["bucket"] for b in result.of_type(BUCKET)]
-    assert max(len(n) for n in names) == 63 and len(names) == 2
-    assert result.one(CACHE).inputs["replicationGroupId"] == f"{'a' * 28}-sessions"  # ElastiCache allows 40
+@pytest.mark.parametrize("region", ["us-east-1", "ap-southeast-2", "us-gov-west-1"])
+def test_the_longest_cluster_name_allowed_makes_names_aws_accepts(region):
+    """At the limit config allows in a region, the longest bucket name the program makes is exactly S3's 63, and the
+    cache's replication group id within ElastiCache's 40 (one character more is refused: tests/test_config.py)."""
+    from components.config.cluster import cluster_name_limit
+    from components.data.artifact_store import bucket_name
+
+    name = "a" * cluster_name_limit(region)
+    assert len(bucket_name(name, "access-logs", ACCOUNT, region)) == 63
+    assert len(bucket_name(name, "artifacts", ACCOUNT, region)) < 63
+    assert len(f"{name}-sessions") <= 40

@@ -11,7 +11,6 @@ from pulumi.runtime.rpc import UNKNOWN as WIRE_UNKNOWN
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
 from offline.analyzer import PREVIEW_SKIP, analyze, aws_provider, configure, load_pack, resource, stack_findings
-from tests.fixtures import evaluate
 
 LEVEL = {p.name: p.enforcement_level.value for p in ALL_POLICIES}
 
@@ -448,22 +447,9 @@ def test_stacks_pass_the_pack(each_stack):
 
 # ---- preview: what a first `pulumi preview` shows the pack ---------------------------------------
 
-@pytest.fixture(scope="session")
-def prod_preview(shared):
-    return shared("prod_preview", lambda: _previewed("prod"))
-
-
 @pytest.fixture(scope="session", params=["dev", "prod"])
-def first_preview(request, prod_preview, shared):
-    if request.param == "prod":
-        return prod_preview
-    return shared("dev_preview", lambda: _previewed("dev"))
-
-
-def _previewed(stack):
-    result = evaluate(stack, preview=True)
-    assert result.error is None
-    return result
+def first_preview(request, dev_preview, prod_preview):
+    return {"dev": dev_preview, "prod": prod_preview}[request.param]
 
 
 def _has_unknown(value) -> bool:

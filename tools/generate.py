@@ -1,32 +1,34 @@
 """Everything derived from the code that declares it: `make generate` (python -m tools.generate) writes
 
 - the JSON Schema of `Pulumi.<stack>.yaml` (schema/stack-config.schema.json), from the config models;
-- the README's tables, between `<!-- generated:<name> -->` and `<!-- /generated:<name> -->`: the
-  configuration keys (read from that schema), the environments, the policy pack, the security groups;
+- the tables of README.md and docs/*.md, between `<!-- generated:<name> -->` and `<!-- /generated:<name> -->`
+  (tools/docs.py makes each one from the code: config keys, environments, add-ons, policies, security groups,
+  keys, outputs, versions, tests, layout, and the stacks' plan summary);
 - the policy pack's copy of the GPU catalogue (the pack is published on its own, so it cannot import it);
 - the Kubeflow commit in the overlays' upstream references (kustomize reads it only there; versions.py holds it);
 - the plan of every stack (plan/<stack>.md and .json, as `make plan` writes them), whose figures the README
   summarises.
 
-tests/test_generated.py fails when any of them is stale (tests/test_plan.py for the plans).
+tests/test_generated.py fails when any of them is stale (tests/test_stack_files.py for the plans).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from offline.engine import stacks
-from offline.plan import PLAN_DIR
+from tools import docs
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 SCHEMA = ROOT / "schema" / "stack-config.schema.json"
 GPU_CATALOGUE = ROOT / "policies" / "mlplatform_policies" / "gpu_instances.json"
 
@@ -147,183 +149,6 @@ def _models() -> dict[str, Any]:
     return found
 
 
-# ---- README tables ----------------------------------------------------------------------------------------
-
-def _row(*cells: object) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
-
-
-def _type(prop: dict[str, Any], definitions: dict[str, Any]) -> str:
-    if "$ref" in prop:
-        return "map, see below"
-    if "anyOf" in prop:
-        kinds = [_type(p, definitions) for p in prop["anyOf"] if p.get("type") != "null"]
-        return " or ".join(kinds)
-    if "enum" in prop and len(prop["enum"]) > 8:
-        return f"one of {len(prop['enum'])} values (see the schema)"
-    if "enum" in prop:
-        return "one of " + ", ".join(f"`{v}`" for v in prop["enum"])
-    if "const" in prop:
-        return f"`{prop['const']}`"
-    kind = prop.get("type")
-    if kind == "integer" and ("minimum" in prop or "maximum" in prop):
-        return f"integer {prop.get('minimum', '')}–{prop.get('maximum', '')}"
-    if kind == "array":
-        return "list of " + _type(prop.get("items", {}), definitions).removesuffix(", see below")
-    if kind == "object":
-        return "map"
-    return {"string": "string", "boolean": "`true`/`false`", "integer": "integer"}.get(str(kind), "value")
-
-
-def _default(prop: dict[str, Any], required: bool) -> str:
-    if "default" in prop and prop["default"] not in ("", [], {}, None):
-        return f"`{json.dumps(prop['default'])}`"
-    match = re.search(r"\(default: (.*)\)$", prop.get("description", ""))
-    if match:
-        return match.group(1)
-    return "required" if required else "none"
-
-
-def config_table() -> str:
-    from components.config import PROJECT
-
-    schema = stack_file_schema()
-    definitions = schema["definitions"]
-    config = schema["properties"]["config"]
-    lines = [_row("Key", "Type", "Default", "What it sets"), _row("---", "---", "---", "---")]
-
-    def rows(prefix: str, prop: dict[str, Any], required: bool) -> None:
-        target = prop
-        if prop.get("type") == "array" and "$ref" in prop.get("items", {}):
-            target = prop["items"]
-        refs = [p for p in prop.get("anyOf", []) if "$ref" in p]  # an optional map
-        if refs:
-            target = refs[0]
-        if "$ref" in target:
-            listed = target is prop.get("items")
-            lines.append(_row(f"`{prefix}`", "list of maps" if listed else "map", "", prop.get("description", "")))
-            definition = definitions[target["$ref"].rsplit("/", 1)[1]]
-            for key, child in definition["properties"].items():
-                rows(f"{prefix}{'[]' if listed else ''}.{key}", child, key in definition.get("required", []))
-            return
-        description = re.sub(r"\s*\(default: .*\)$", "", prop.get("description", ""))
-        lines.append(_row(f"`{prefix}`", _type(prop, definitions), _default(prop, required), description))
-
-    for key, prop in config["properties"].items():
-        if key.startswith(f"{PROJECT}:"):
-            rows(key.removeprefix(f"{PROJECT}:"), prop, key in config["required"])
-    return "\n".join(lines)
-
-
-def environments_table() -> str:
-    from components.config import environments
-
-    names = list(environments.ENVIRONMENTS)
-    lines = [_row("Setting", *names), _row("---", *["---"] * len(names)),
-             _row("production (protection, retention, pack's production rules)",
-                  *[str(environments.ENVIRONMENTS[n].production).lower() for n in names])]
-    tables = {"network": environments.NETWORK_DEFAULTS, "cluster": environments.CLUSTER_DEFAULTS,
-              "data.database": environments.DATABASE_DEFAULTS,
-              "data.artifactStore": environments.ARTIFACT_STORE_DEFAULTS,
-              "data.sessionCache": environments.SESSION_CACHE_DEFAULTS,
-              "kubeflow.applications": environments.KUBEFLOW_DEFAULTS}
-    for prefix, table in tables.items():
-        for key in table["dev"]:
-            values = [table[environments.ENVIRONMENTS[n].defaults][key] for n in names]
-            lines.append(_row(f"`{prefix}.{key}`", *[f"`{json.dumps(v)}`" for v in values]))
-    for requirement in environments.PRODUCTION_REQUIREMENTS:
-        lines.append(_row(f"`{requirement.key}` (required in production)",
-                          *["" if not environments.ENVIRONMENTS[n].production else requirement.fix for n in names]))
-    return "\n".join(lines)
-
-
-def policies() -> str:
-    sys.path.insert(0, str(ROOT / "policies"))
-    from mlplatform_policies import ALL_POLICIES
-
-    lines = [_row("Policy", "Level", "What must hold", "Control"), _row("---", "---", "---", "---")]
-    lines += [_row(f"`{p.name}`", p.enforcement_level.value, p.what, p.control) for p in ALL_POLICIES]
-    return "\n".join(lines)
-
-
-def security_groups() -> str:
-    from components import addons, kubeflow, mesh
-    from components.cluster.cluster import security_group_rules
-
-    def ports(rule: Any) -> str:
-        if rule.protocol == "-1":
-            return "all traffic"
-        span = str(rule.from_port) if rule.from_port == rule.to_port else f"{rule.from_port}-{rule.to_port}"
-        return f"{rule.protocol.upper()} {span}"
-
-    names = {"cluster": "control plane", "node": "nodes"}
-    lines = [_row("To", "From", "Ports", "Who needs it"), _row("---", "---", "---", "---")]
-    lines += [_row(names[r.target], names[r.source], ports(r), r.needed_by) for r in security_group_rules(
-        [*addons.WEBHOOKS, *mesh.WEBHOOKS, *kubeflow.WEBHOOKS])]
-    return "\n".join(lines)
-
-
-def _minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min"
-
-
-def plan_summary() -> str:
-    """The stacks side by side, from the committed plans (plan/<stack>.json, which tests/test_plan.py keeps
-    current): what each creates, costs and takes to deploy."""
-    plans = {stack: json.loads((PLAN_DIR / f"{stack}.json").read_text()) for stack in stacks()}
-    names = list(plans)
-
-    def money(value: float) -> str:
-        return f"${value:,.0f}"
-
-    lines = [_row("", *[f"`{n}`" for n in names]), _row("---", *["---:"] * len(names)),
-             _row("resources", *[str(p["resources"]["total"]) for p in plans.values()]),
-             _row("policy pack: mandatory / advisory findings",
-                  *[f"{len(p['policies']['mandatory'])} / {len(p['policies']['advisory'])}" for p in plans.values()]),
-             _row("cost per month at idle", *[money(p["cost"]["idle_per_month"]) for p in plans.values()]),
-             _row("cost per month at maximum", *[money(p["cost"]["max_per_month"]) for p in plans.values()]),
-             _row("cold deploy (critical path)",
-                  *[_minutes(p["deploy_time"]["critical_path_seconds"]) for p in plans.values()])]
-    totals: dict[str, dict[str, list[float]]] = {}
-    for name, plan in plans.items():
-        for path, figures in plan["cost"]["components"].items():
-            top = totals.setdefault(path.split("/")[0], {})
-            idle, most = top.get(name, [0.0, 0.0])
-            top[name] = [idle + figures["idle"], most + figures["max"]]
-    for component, by_stack in sorted(totals.items()):
-        lines.append(_row(f"&nbsp;&nbsp;`{component}` idle / max", *[
-            f"{money(by_stack[n][0])} / {money(by_stack[n][1])}" if n in by_stack else "" for n in names]))
-    return "\n".join(lines)
-
-
-def dev_plan_excerpt() -> str:
-    """The cost and deploy-time sections of plan/dev.md, as `make plan STACK=dev` prints them."""
-    text = (PLAN_DIR / "dev.md").read_text()
-    cost = text[text.index("| Component | Idle / month"):text.index("\n\n", text.index("| **total**"))]
-    deploy = text[text.index("## Cold deploy time"):text.index("\n## ", text.index("## Cold deploy time") + 3)]
-    return cost + "\n\n" + deploy.replace("## Cold deploy time\n\n", "").strip()
-
-
-SECTIONS: dict[str, Callable[[], str]] = {
-    "config": config_table, "environments": environments_table, "policies": policies,
-    "security-groups": security_groups, "plan-summary": plan_summary, "dev-plan-excerpt": dev_plan_excerpt,
-}
-
-
-def render_readme(text: str) -> str:
-    for name, make in SECTIONS.items():
-        pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.S)
-        if not pattern.search(text):
-            raise SystemExit(f"README.md has no <!-- generated:{name} --> section")
-        body = make()
-
-        def section(match: re.Match[str], body: str = body) -> str:
-            return match.group(1) + body + "\n" + match.group(2)
-
-        text = pattern.sub(section, text)
-    return text
-
-
 def gpu_catalogue() -> dict[str, Any]:
     from components import instance_types
 
@@ -344,15 +169,38 @@ def overlays() -> list[Path]:
     return sorted((ROOT / "components").glob("*/overlays/*/kustomization.yaml"))
 
 
+def render(text: str) -> str:
+    """`text` with each `<!-- generated:<name> -->` section (tools/docs.py SECTIONS) made again."""
+    for name in re.findall(r"<!-- generated:([a-z-]+) -->", text):
+        if name not in docs.SECTIONS:
+            raise SystemExit(f"no generator for <!-- generated:{name} --> (tools/docs.py SECTIONS)")
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- /generated:{name} -->)", re.S)
+        text = pattern.sub(_filled(docs.SECTIONS[name]()), text)
+    return text
+
+
+def _filled(body: str) -> Callable[[re.Match[str]], str]:
+    def fill(match: re.Match[str]) -> str:
+        return match.group(1) + body + "\n" + match.group(2)
+    return fill
+
+
+def pages() -> list[Path]:
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
 def files() -> dict[Path, Callable[[], str]]:
-    """Every generated file and how to make it, in order (the README's policy table imports the pack, which
-    reads the catalogue)."""
-    return {
-        **{path: (lambda path=path: pinned_overlay(path.read_text())) for path in overlays()},
-        GPU_CATALOGUE: lambda: json.dumps(gpu_catalogue(), indent=2) + "\n",
-        SCHEMA: lambda: json.dumps(stack_file_schema(), indent=2) + "\n",
-        README: lambda: render_readme(README.read_text()),
-    }
+    """Every generated file and how to make it, in order (the policy table imports the pack, which reads the
+    catalogue)."""
+    made: dict[Path, Callable[[], str]] = {path: partial(_rewritten, path, pinned_overlay) for path in overlays()}
+    made[GPU_CATALOGUE] = lambda: json.dumps(gpu_catalogue(), indent=2) + "\n"
+    made[SCHEMA] = lambda: json.dumps(stack_file_schema(), indent=2) + "\n"
+    made.update({path: partial(_rewritten, path, render) for path in pages()})
+    return made
+
+
+def _rewritten(path: Path, rewrite: Callable[[str], str]) -> str:
+    return rewrite(path.read_text())
 
 
 def write_plans() -> None:

@@ -2,7 +2,7 @@
 
 A key is a field of a `ConfigModel`: its camelCase name (the alias), type and allowed values, default
 (static, or per environment in environments.py), description and validation all live in that one
-declaration. The parser, the unknown-key check, the README table and the editor schema are derived from
+declaration. The parser, the unknown-key check, the docs table and the editor schema are derived from
 it. Problems come back as one line per key, naming the key and the fix, all of them in one run.
 """
 

@@ -77,7 +77,7 @@ class ClusterConfig(ConfigModel):
     private_access_cidrs: tuple[Annotated[str, Field(pattern=PRIVATE_CIDR_PATTERN, json_schema_extra={
         "hint": "a private (RFC 1918) IPv4 network such as 10.100.0.0/24"})], ...] = Field(
         (), description="networks routed to the VPC (VPN, peering, Transit Gateway) that may reach the private API "
-                        "endpoint: where admins and the deployment agents run (README \"Review and delivery\")")
+                        "endpoint: where admins and the deployment agents run (docs/delivery.md)")
     admin_role_arns: tuple[RoleArn, ...] = Field(
         min_length=1, json_schema_extra={"uniqueItems": True},
         description="IAM roles given cluster-admin through access entries (whoever runs `pulumi up` by hand "

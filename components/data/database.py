@@ -52,8 +52,8 @@ def parameters(require_tls: bool) -> dict[str, str]:
     MySQL 8.4 with --mysql-native-password=ON). MySQL 8.4 ships that plugin disabled: `mysql_native_password`
     loads it. Unverified: that RDS exposes the server option under this name; check with
     `aws rds describe-engine-default-parameters --db-parameter-group-family mysql8.4` before the first deploy.
-    TLS: on when the stack asks for it (data.database.requireTls); see README "Data" for what each
-    Kubeflow client needs first.
+    TLS: on when the stack asks for it (data.database.requireTls), which config refuses until every Kubeflow
+    client can do TLS (docs/data.md).
     """
     return {
         "mysql_native_password": "ON",

@@ -4,7 +4,7 @@ The overlay (overlays/pipelines) removes upstream's in-cluster MySQL and Seaweed
 objects created here: the database endpoint and bucket (ConfigMap kfp-aws-config), the database user (Secret
 mysql-secret, from Secrets Manager through external-secrets). The API server and the UI reach S3 through the AWS
 default credential chain, i.e. EKS Pod Identity: the API server may read and write pipeline definitions and read
-every namespace's artifacts, the UI may read artifacts. Each team's runs get their own role (teams.py).
+every namespace's artifacts, the UI may read artifacts. Each team's runs get their own role (team.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Trainer: Kubeflow Trainer (TrainJobs and the cluster's training runtimes) with JobSet, from the pinned release
-(overlays/trainer). Training pods in a team's namespace run as its default-editor unless a job says otherwise."""
+(overlays/trainer). A TrainJob's pods run as the service account it names: default-editor reaches the team's S3
+prefix (team.py); the namespace's `default` account reaches nothing in AWS."""
 
 from __future__ import annotations
 

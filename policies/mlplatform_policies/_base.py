@@ -191,7 +191,7 @@ ResourceCheck = Callable[[Mapping[str, Any], ResourceValidationArgs, dict[str, A
 
 
 def _described(policy, description: str, control: str):
-    policy.what, policy.control = description, control  # for the README's policy table
+    policy.what, policy.control = description, control  # for the docs' policy table
     return policy
 
 

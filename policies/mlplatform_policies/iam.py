@@ -72,7 +72,7 @@ def no_unconditioned_passrole(props, args, config):
                              "aws:iam/userLoginProfile:UserLoginProfile"])
 def no_users_or_keys(props, args, config):
     yield "long-lived IAM credentials", "use an IAM Identity Center role for people, or a " \
-        "ServiceAccountRole (components/pod_identity.py) for pods"
+        "ServiceAccountRole (components/service_account_role.py) for pods"
 
 
 @resource_policy("iam-no-admin-policy-attachment",
