@@ -89,6 +89,3 @@ def _catalogue() -> dict[str, InstanceType]:
 CATALOGUE: dict[str, InstanceType] = _catalogue()
 GPU_FAMILIES = tuple(_GPU_ACCELERATORS)
 
-
-def lookup(name: str) -> InstanceType | None:
-    return CATALOGUE.get(name)

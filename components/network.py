@@ -60,7 +60,6 @@ class Network(Component):
     private_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids_by_az: dict[str, pulumi.Output[str]]  # for resources that belong to one AZ each
     database_subnet_ids: list[pulumi.Output[str]]
-    private_route_table_ids: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:network:Network", name, opts)
@@ -177,7 +176,6 @@ class Network(Component):
         self.private_subnet_ids = [s.id for s in private_subnets]
         self.private_subnet_ids_by_az = dict(zip(cfg.availability_zones, self.private_subnet_ids, strict=True))
         self.database_subnet_ids = [s.id for s in database_subnets]
-        self.private_route_table_ids = [rt.id for rt in private_rts]
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "public_subnet_ids": self.public_subnet_ids,

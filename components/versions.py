@@ -101,4 +101,3 @@ MYSQL_PARAMETER_GROUP_FAMILY = "mysql8.4"
 # renovate: datasource=docker depName=public.ecr.aws/docker/library/mysql
 MYSQL_CLIENT_IMAGE = "public.ecr.aws/docker/library/mysql:8.4"
 VALKEY_ENGINE_VERSION = "8.1"
-VALKEY_PARAMETER_GROUP_FAMILY = "valkey8"

@@ -124,7 +124,6 @@ class Capacity:
     applications: frozenset[str]  # the Kubeflow applications the stack installs
     kubeflow: Resources          # what the platform layer and those applications take
     drained: Resources           # what is left with one node drained
-    drained_nodes: int
     drained_addons: Resources    # the add-ons' requests on the nodes left
 
     @property
@@ -143,5 +142,5 @@ def of_stack(resources: list[Registered]) -> Capacity:
     drained, left = always_on(resources, drained=1)
     applications = frozenset(applications_in(resources))
     return Capacity(nodes=nodes, available=available, addons=addon_requests(nodes), applications=applications,
-                    kubeflow=kubeflow_needs(set(applications)), drained=drained, drained_nodes=left,
+                    kubeflow=kubeflow_needs(set(applications)), drained=drained,
                     drained_addons=addon_requests(left))

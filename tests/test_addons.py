@@ -162,7 +162,6 @@ def test_releases_use_pinned_charts_and_the_clusters_provider(each_stack):
     for release in each_stack.of_type(RELEASE):
         assert (release.inputs["chart"], release.inputs["version"], release.inputs["repositoryOpts"]["repo"]) in pinned
         assert release.inputs["atomic"] is True
-        assert release.inputs["atomic"] is True
         assert release.provider == f"{k8s_provider.urn}::{k8s_provider.name}-id"
     for r in each_stack.resources:
         if r.type.startswith("kubernetes:") and r.custom:

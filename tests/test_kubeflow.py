@@ -139,7 +139,6 @@ def test_kubeflows_associations_name_the_service_accounts_its_workloads_run_as(e
     found = {(a.inputs["namespace"], a.inputs["serviceAccount"]) for a in each_stack.of_type(ASSOCIATION)
              if a.name.startswith(("pipelines-", "team-"))}
     assert found == expected
-    assert upstream.SERVICE_ACCOUNTS["pipeline runs and notebooks in a profile namespace"] == "default-editor"
 
 
 def _arn(key):

@@ -125,10 +125,6 @@ def test_prod_flow_logs_go_to_an_encrypted_retained_log_group_with_a_scoped_role
     assert "logs:CreateLogGroup" not in statement["Action"]
 
 
-def test_dev_has_no_flow_logs(dev):
-    assert dev.of_type("aws:ec2/flowLog:FlowLog") == []
-
-
 def test_the_default_security_group_is_taken_over_with_no_rules(each_stack):
     default = each_stack.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert default.inputs["vpcId"] == each_stack.ids_of(each_stack.one("aws:ec2/vpc:Vpc"))

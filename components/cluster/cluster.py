@@ -127,7 +127,6 @@ class Cluster(Component):
     cluster_security_group_id: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
-    secrets_key_arn: pulumi.Output[str]
     provider: k8s.Provider
     node_groups: dict[str, NodeGroup]
 
@@ -175,7 +174,6 @@ class Cluster(Component):
         self.cluster_security_group_id = cluster_sg.id
         self.node_security_group_id = node_sg.id
         self.node_role_arn = node_role.arn
-        self.secrets_key_arn = secrets_key.arn
         self.register_outputs({
             "name": self.name,
             "endpoint": self.endpoint,

@@ -45,9 +45,3 @@ RELIED_ON = (
     UpstreamObject("Deployment", KUBEFLOW_NAMESPACE, "katib-db-manager",
                    "applications/katib/upstream/installs/katib-with-kubeflow", reads=("Secret/katib-mysql-secrets",)),
 )
-# The service account each workload that talks to AWS runs as, in the rendered release.
-SERVICE_ACCOUNTS = {
-    "Deployment kubeflow/ml-pipeline": PIPELINE_API_SERVER[1],
-    "Deployment kubeflow/ml-pipeline-ui": PIPELINE_UI[1],
-    "pipeline runs and notebooks in a profile namespace": PROFILE_EDITOR,
-}
