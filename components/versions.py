@@ -93,6 +93,25 @@ KUBEFLOW_REPO = "https://github.com/kubeflow/community-distribution"
 # renovate: datasource=git-refs depName=https://github.com/kubeflow/community-distribution ref=release-26.03.1
 KUBEFLOW_REF = "0d1a00306501ebaf2a0edc121656752b3deeba57"
 
+
+class Upstream:
+    """A git repository the overlays build from, at a ref, with the commit that ref must be: the commit's hash is
+    the checksum git verifies for every object fetched (tools/upstream.py fetches each once and checks)."""
+
+    def __init__(self, repo: str, ref: str, commit: str):
+        self.repo, self.ref, self.commit = repo, ref, commit
+
+
+# Every repository a build of the overlays fetches with git: Kubeflow's, and the one Kubeflow's own manifests
+# reference at a tag (applications/pipeline/upstream/third-party/argo at the pin). The commits were read with
+# `git rev-parse <tag>^{commit}` from the repositories. JobSet comes as a release asset over HTTPS
+# (applications/trainer/upstream/third-party/jobset), which git cannot serve: one download per build.
+UPSTREAMS = (
+    Upstream(KUBEFLOW_REPO, KUBEFLOW_REF, KUBEFLOW_REF),
+    Upstream("https://github.com/argoproj/argo-workflows", "v3.7.3", "bded09fe4abd37cb98d7fc81b4c14a6f5034e9ab"),
+)
+JOBSET_RELEASE_ASSET = "https://github.com/kubernetes-sigs/jobset/releases/download/v0.11.0/manifests.yaml"
+
 # Data services.
 MYSQL_ENGINE_VERSION = "8.4"          # RDS picks the newest 8.4 minor and keeps it patched
 MYSQL_PARAMETER_GROUP_FAMILY = "mysql8.4"

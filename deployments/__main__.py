@@ -9,11 +9,17 @@ stacks get a nightly drift check. One preventative policy group enforces the mlp
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_pulumiservice as ps
 from boundary import deploy_boundary
+
+# The platform program's repository root: the pins of the upstream repositories its overlays build from.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools import upstream  # noqa: E402  (stdlib only, like components/versions.py it reads)
 
 PLATFORM_PROJECT = "mlplatform"
 POLICY_PACK = "mlplatform"
@@ -26,6 +32,10 @@ WATCHED_PATHS = ["__main__.py", "components/**", "policies/**", "Pulumi.yaml", "
 DEFAULT_DEPLOY_POLICIES = ["arn:aws:iam::aws:policy/AdministratorAccess"]
 BOUNDARY_NAME = f"{PLATFORM_PROJECT}-deploy-boundary"
 AGENT_POOL = f"{PLATFORM_PROJECT}-agents"
+# Each run fetches the overlays' upstream repositories once, into this cache, and kustomize's git reads them from
+# there (tools/upstream.py) instead of cloning Kubeflow's repository for every remote reference.
+UPSTREAM_CACHE = "/tmp/mlplatform-upstream"
+PRE_RUN_COMMANDS = ["python3 -m tools.upstream fetch"]
 # A nightly drift check, after the working day in most of the world's timezones (UTC).
 DEFAULT_DRIFT_SCHEDULE = "0 4 * * *"
 DRIFT_EVENTS = [ps.WebhookFilters.DRIFT_DETECTED, ps.WebhookFilters.DRIFT_DETECTION_FAILED]
@@ -149,7 +159,9 @@ for stack in stacks:
         operation_context=ps.DeploymentSettingsOperationContextArgs(
             oidc=ps.OperationContextOIDCArgs(aws=ps.AWSOIDCConfigurationArgs(
                 role_arn=role.arn, session_name=f"pulumi-deployments-{stack}")),
-            environment_variables={"AWS_REGION": region},
+            environment_variables={"AWS_REGION": region, "MLPLATFORM_UPSTREAM_CACHE": UPSTREAM_CACHE,
+                                   **upstream.redirect(Path(UPSTREAM_CACHE))},
+            pre_run_commands=PRE_RUN_COMMANDS,
         ),
         agent_pool_id=agents.agent_pool_id if agents and stack in agent_pool_stacks else None,
     )

@@ -202,3 +202,19 @@ def test_the_boundary_allows_no_bare_wildcard_action(boundary):
     for statement in boundary["Statement"]:
         if statement["Effect"] == "Allow":
             assert "*" not in statement["Action"] and all(":" in a for a in statement["Action"])
+
+
+def test_each_run_fetches_the_overlays_upstreams_once_and_builds_from_them(bootstrap):
+    """A pre-run command fills the cache (tools/upstream.py); the redirect in the run's environment makes
+    kustomize's git read it, instead of cloning Kubeflow's repository for each remote reference."""
+    from components.versions import UPSTREAMS
+
+    for settings in bootstrap.of_type("pulumiservice:index:DeploymentSettings"):
+        context = settings.inputs["operationContext"]
+        assert context["preRunCommands"] == ["python3 -m tools.upstream fetch"]
+        env = context["environmentVariables"]
+        cache = env["MLPLATFORM_UPSTREAM_CACHE"]
+        assert env["GIT_CONFIG_COUNT"] == str(len(UPSTREAMS))
+        for index, pinned in enumerate(UPSTREAMS):
+            assert env[f"GIT_CONFIG_VALUE_{index}"] == pinned.repo
+            assert env[f"GIT_CONFIG_KEY_{index}"].startswith(f"url.file://{cache}/")
