@@ -8,7 +8,7 @@ PYTHON_VERSION := $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version
 INSTALLED      := $(VENV)/installed-python$(PYTHON_VERSION)
 NEEDS_PULUMI   := command -v pulumi >/dev/null || { echo "error: the Pulumi CLI is not installed. Install it (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh), then log in to a state backend: pulumi login (Pulumi Cloud) or pulumi login s3://<bucket>" >&2; exit 1; }; pulumi whoami >/dev/null 2>&1 || { echo "error: the Pulumi CLI is not logged in to a state backend: pulumi login (Pulumi Cloud) or pulumi login s3://<bucket>" >&2; exit 1; }
 
-.PHONY: help test lint plan generate bench upstream preview up clean
+.PHONY: help test lint plan generate bench upstream renders preview up clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -46,6 +46,9 @@ bench: $(INSTALLED)  ## how long evaluating, the policy pack and make plan take,
 
 upstream: $(INSTALLED)  ## fetch, once per pin and verified, the upstream repositories the overlays build from
 	$(PYTHON) -m tools.upstream fetch
+
+renders: $(INSTALLED)  ## build every overlay as the provider would, into .renders/ (for tests/test_rendered.py)
+	$(PYTHON) -m tools.render
 
 # Through tools.upstream: the overlays' remote bases come from the local cache, not one clone each per run.
 preview:  ## what `pulumi up` would change in STACK (needs the Pulumi CLI and AWS credentials)

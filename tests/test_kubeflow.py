@@ -271,13 +271,42 @@ def test_katib_reads_its_database_from_secrets_manager(each_stack):
     assert {"username", "password", "host", "port"} <= set(stored)
 
 
-def test_webhook_validated_objects_wait_for_their_webhook():
-    trainer = yaml.safe_load(_overlay("trainer"))["patches"]
-    assert any("kubeflow-trainer-controller-manager" in p["patch"] and p["target"]["kind"] == "ClusterTrainingRuntime"
-               for p in trainer)
-    kserve = yaml.safe_load(_overlay("kserve"))["patches"]
-    assert any("kserve-controller-manager" in p["patch"] and p["target"]["kind"] == "ClusterServingRuntime"
-               for p in kserve)
+def _annotations_patched(overlay, kind):
+    """The annotations an overlay's patches put on objects of `kind` (strategic-merge patches with a target)."""
+    found = {}
+    for patch in yaml.safe_load(_overlay(overlay))["patches"]:
+        if "patch" in patch and re.fullmatch(patch["target"]["kind"], kind):
+            body = yaml.safe_load(patch["patch"])
+            if isinstance(body, dict):
+                found.update(body["metadata"].get("annotations", {}))
+    return found
+
+
+@pytest.mark.parametrize("overlay,kind,waits_for", [
+    ("trainer", "ClusterTrainingRuntime", "ValidatingWebhookConfiguration/validator.trainer.kubeflow.org"),
+    ("kserve", "ClusterServingRuntime", "ValidatingWebhookConfiguration/clusterservingruntime.serving.kserve.io"),
+    ("knative", "Certificate", "ValidatingWebhookConfiguration/validation.webhook.serving.knative.dev"),
+])
+def test_webhook_admitted_objects_wait_for_their_webhook_and_its_ca(overlay, kind, waits_for):
+    """The objects an overlay's own failurePolicy Fail webhook admits wait for its configuration, which waits for
+    the serving Deployment and for its CA (the whole check runs on the renders: tests/test_rendered.py)."""
+    assert waits_for in _annotations_patched(overlay, kind)["config.kubernetes.io/depends-on"]
+    configuration = _annotations_patched(overlay, waits_for.split("/")[0])
+    assert "/Deployment/" in configuration["config.kubernetes.io/depends-on"]
+    assert configuration["pulumi.com/waitFor"] == "jsonpath={.webhooks[0].clientConfig.caBundle}"
+
+
+def test_the_poddefaults_ca_is_left_to_cainjector():
+    removals = [p for p in yaml.safe_load(_overlay("dashboard"))["patches"] if "caBundle" in p.get("patch", "")]
+    assert [yaml.safe_load(p["patch"]) for p in removals] == [[{"op": "remove",
+                                                                 "path": "/webhooks/0/clientConfig/caBundle"}]]
+
+
+def test_kubeflow_waits_for_cert_manager_whose_webhook_admits_its_certificates(each_stack):
+    issuer = each_stack.one("kubernetes:cert-manager.io/v1:ClusterIssuer")
+    for directory in each_stack.of_type("kubernetes:kustomize/v2:Directory"):
+        if not directory.inputs["directory"].endswith("/auth"):
+            assert issuer.urn in each_stack.all_dependencies(directory), directory.inputs["directory"]
 
 
 def test_kserve_runs_as_upstream_ships_it_with_knative_and_the_local_gateway(prod, dev):

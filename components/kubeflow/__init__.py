@@ -37,7 +37,11 @@ class Kubeflow:
 def install(stack: StackContext, config: KubeflowConfig, cluster: Cluster, addons: Addons, data: Data,
              mesh: Mesh) -> Kubeflow:
     opts = stack.on_cluster()
-    platform = Platform("kubeflow", PlatformArgs(mesh.istio, mesh.auth), opts=opts)
+    # Kubeflow's manifests carry cert-manager Certificates and Issuers (the dashboard's, Katib's, the KFP cache's,
+    # the notebooks' PVC viewer's, KServe's), which cert-manager's webhook admits: the platform, and with it every
+    # application, waits for cert-manager; on destroy they go before it.
+    platform = Platform("kubeflow", PlatformArgs(mesh.istio, mesh.auth),
+                        opts=stack.on_cluster(depends_on=addons.certificates.ready))
     on = config.applications
     applications: dict[str, Component] = {}
     if on.pipelines:

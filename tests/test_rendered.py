@@ -1,0 +1,99 @@
+"""What the overlays render, checked object by object (.renders/, made by `make renders`: every overlay built as
+the provider builds it; the tests skip without them, e.g. on a machine with no kubectl or network)."""
+
+import functools
+
+import pytest
+import yaml
+
+from offline.engine import ROOT
+
+RENDERS = ROOT / ".renders"
+WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+DEPENDS_ON = "config.kubernetes.io/depends-on"
+
+pytestmark = pytest.mark.skipif(not RENDERS.is_dir() or not any(RENDERS.glob("*.yaml")),
+                                reason="no renders: run `make renders` (needs kubectl and the upstream repositories)")
+
+
+@functools.cache
+def _renders() -> dict[str, list[dict]]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return {p.stem: [d for d in yaml.load_all(p.read_text(), Loader=loader) if d]
+            for p in sorted(RENDERS.glob("*.yaml"))}
+
+
+def _plurals(objects: list[dict]) -> dict[tuple[str, str], str]:
+    return {(crd["spec"]["group"], crd["spec"]["names"]["kind"]): crd["spec"]["names"]["plural"]
+            for crd in objects if crd["kind"] == "CustomResourceDefinition"}
+
+
+def _admits(webhook: dict, plurals: dict[tuple[str, str], str], obj: dict) -> bool:
+    """Whether a webhook is called when `obj` is created (its rules; namespace and object selectors aside, as no
+    webhook of these overlays selects what they render)."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    kind = obj["kind"].lower()
+    plural = plurals.get((group, obj["kind"])) or (kind[:-1] + "ies" if kind.endswith("y") else
+                                                  kind + ("es" if kind.endswith("s") else "s"))
+    return any(("*" in r.get("apiGroups", []) or group in r.get("apiGroups", []))
+               and ("*" in r.get("resources", []) or plural in r.get("resources", []))
+               and ("*" in r.get("operations", []) or "CREATE" in r.get("operations", []))
+               for r in webhook.get("rules") or [])
+
+
+def _reference(obj: dict) -> str:
+    group = obj["apiVersion"].rpartition("/")[0]
+    namespace = obj["metadata"].get("namespace")
+    return f"{group}/namespaces/{namespace}/{obj['kind']}/{obj['metadata']['name']}" if namespace else \
+        f"{group}/{obj['kind']}/{obj['metadata']['name']}"
+
+
+def _depends_on(obj: dict) -> set[str]:
+    value = (obj["metadata"].get("annotations") or {}).get(DEPENDS_ON, "")
+    return {v for v in value.split(",") if v}
+
+
+def test_every_object_a_webhook_admits_waits_for_its_configuration():
+    """A failurePolicy Fail webhook that is not serving yet refuses what it admits, and the provider does not retry
+    that: each object an overlay's own webhook admits waits for that webhook's configuration, which waits for the
+    Deployment serving it and for its CA (pulumi.com/waitFor)."""
+    checked = 0
+    for objects in _renders().values():
+        plurals = _plurals(objects)
+        configurations = [o for o in objects if o["kind"] in WEBHOOK_KINDS]
+        for configuration in configurations:
+            admitted = [o for o in objects if o["kind"] not in ("CustomResourceDefinition", *WEBHOOK_KINDS)
+                        and any(w.get("failurePolicy", "Fail") == "Fail" and _admits(w, plurals, o)
+                                for w in configuration["webhooks"])]
+            for obj in admitted:
+                assert _reference(configuration) in _depends_on(obj), (obj["kind"], obj["metadata"]["name"])
+                checked += 1
+            if admitted:
+                annotations = configuration["metadata"].get("annotations") or {}
+                assert annotations.get("pulumi.com/waitFor") == "jsonpath={.webhooks[0].clientConfig.caBundle}"
+                [server] = _depends_on(configuration)
+                assert server.startswith("apps/namespaces/") and "/Deployment/" in server
+                assert any(_reference(o) == server for o in objects)  # in the same overlay, or the build fails
+    assert checked >= 21  # Knative's certificate, Trainer's 8 runtimes, KServe's 12
+
+
+def test_no_webhook_configuration_sets_the_ca_its_injector_fills():
+    """A caBundle in the manifest is a field Pulumi would own: refresh shows drift once cainjector (or the
+    webhook) fills it, and an update would conflict or blank it."""
+    for name, objects in _renders().items():
+        for configuration in (o for o in objects if o["kind"] in WEBHOOK_KINDS):
+            for webhook in configuration["webhooks"]:
+                assert "caBundle" not in (webhook.get("clientConfig") or {}), (name, webhook["name"])
+
+
+def test_every_cert_manager_object_is_in_an_overlay_that_waits_for_cert_manager(prod):
+    """Certificates and Issuers are admitted by cert-manager's webhook, in another release: the overlay that holds
+    them waits for cert-manager (its ClusterIssuer, after the chart) through depends_on."""
+    issuer = prod.one("kubernetes:cert-manager.io/v1:ClusterIssuer")
+    directories = {r.inputs["directory"].rsplit("/", 1)[1]: r
+                   for r in prod.of_type("kubernetes:kustomize/v2:Directory")}
+    holders = {name for name, objects in _renders().items()
+               if any(o["apiVersion"].startswith("cert-manager.io/") for o in objects)}
+    assert {"dashboard", "katib", "pipelines", "notebooks", "kserve"} <= holders
+    for name in holders:
+        assert issuer.urn in prod.all_dependencies(directories[name]), name
