@@ -25,5 +25,9 @@ KUBEFLOW = "kubeflow"
 KUBEFLOW_SYSTEM = "kubeflow-system"
 KNATIVE_SERVING = "knative-serving"
 
+# The Pod Security level every namespace the program creates enforces, as Kubeflow's own namespaces do: a pod that
+# could escalate, run as root or keep Linux capabilities is refused at admission.
+RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
+
 RESERVED = frozenset({DEFAULT, KUBE_SYSTEM, KUBE_PUBLIC, KUBE_NODE_LEASE, CERT_MANAGER, EXTERNAL_DNS, EXTERNAL_SECRETS,
                       DATA, ISTIO, DEX, OAUTH2_PROXY, KUBEFLOW, KUBEFLOW_SYSTEM, KNATIVE_SERVING})

@@ -1,26 +1,15 @@
 """What the overlays render, checked object by object (.renders/, made by `make renders`: every overlay built as
 the provider builds it; the tests skip without them, e.g. on a machine with no kubectl or network)."""
 
-import functools
-
 import pytest
-import yaml
 
-from offline.engine import ROOT
+from offline import renders
 
-RENDERS = ROOT / ".renders"
 WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
 DEPENDS_ON = "config.kubernetes.io/depends-on"
 
-pytestmark = pytest.mark.skipif(not RENDERS.is_dir() or not any(RENDERS.glob("*.yaml")),
+pytestmark = pytest.mark.skipif(not renders.available(),
                                 reason="no renders: run `make renders` (needs kubectl and the upstream repositories)")
-
-
-@functools.cache
-def _renders() -> dict[str, list[dict]]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return {p.stem: [d for d in yaml.load_all(p.read_text(), Loader=loader) if d]
-            for p in sorted(RENDERS.glob("*.yaml"))}
 
 
 def _plurals(objects: list[dict]) -> dict[tuple[str, str], str]:
@@ -58,7 +47,7 @@ def test_every_object_a_webhook_admits_waits_for_its_configuration():
     that: each object an overlay's own webhook admits waits for that webhook's configuration, which waits for the
     Deployment serving it and for its CA (pulumi.com/waitFor)."""
     checked = 0
-    for objects in _renders().values():
+    for objects in renders.load().values():
         plurals = _plurals(objects)
         configurations = [o for o in objects if o["kind"] in WEBHOOK_KINDS]
         for configuration in configurations:
@@ -80,7 +69,7 @@ def test_every_object_a_webhook_admits_waits_for_its_configuration():
 def test_no_webhook_configuration_sets_the_ca_its_injector_fills():
     """A caBundle in the manifest is a field Pulumi would own: refresh shows drift once cainjector (or the
     webhook) fills it, and an update would conflict or blank it."""
-    for name, objects in _renders().items():
+    for name, objects in renders.load().items():
         for configuration in (o for o in objects if o["kind"] in WEBHOOK_KINDS):
             for webhook in configuration["webhooks"]:
                 assert "caBundle" not in (webhook.get("clientConfig") or {}), (name, webhook["name"])
@@ -92,7 +81,7 @@ def test_every_cert_manager_object_is_in_an_overlay_that_waits_for_cert_manager(
     issuer = prod.one("kubernetes:cert-manager.io/v1:ClusterIssuer")
     directories = {r.inputs["directory"].rsplit("/", 1)[1]: r
                    for r in prod.of_type("kubernetes:kustomize/v2:Directory")}
-    holders = {name for name, objects in _renders().items()
+    holders = {name for name, objects in renders.load().items()
                if any(o["apiVersion"].startswith("cert-manager.io/") for o in objects)}
     assert {"dashboard", "katib", "pipelines", "notebooks", "kserve"} <= holders
     for name in holders:

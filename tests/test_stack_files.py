@@ -216,6 +216,17 @@ def test_one_hostname_across_dns_certificate_and_url(stack_file):
     assert result.exports["kubeflow_url"] == f"https://{hostname}/"
 
 
+def test_the_front_door_alone_faces_the_internet_and_only_as_the_stack_chose(stack_file):
+    """The pack lets only the front door be internet-facing (it cannot read config); its scheme is the config's."""
+    result, config = stack_file
+    chosen = _settings(config, result.stack).mesh.load_balancer_scheme
+    exposed = [r for r in result.of_type(RELEASE)
+               if r.inputs["values"].get("service", {}).get("type") == "LoadBalancer"]
+    assert [r.inputs["name"] for r in exposed] == ["istio-ingressgateway"]
+    annotations = exposed[0].inputs["values"]["service"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == chosen
+
+
 # ---- what waits for what --------------------------------------------------------------------------------------
 
 def test_everything_in_the_cluster_waits_for_nodes_dns_and_every_admins_access(stack_file):

@@ -1,8 +1,9 @@
 """`make bench`: how long the offline program takes, as figures (no test asserts a duration).
 
 For each stack file: evaluating the program under mocks, running the policy pack over it, and the whole of
-`make plan`; then how evaluation grows with teams (per team, and as a ratio to the stack as it is). Each figure is
-the median of a few runs on this machine, so compare ratios across machines, not seconds.
+`make plan`; with renders (`make renders`), the pack over the stack and every rendered object as a preview hands
+it over, CRD schemas included; then how evaluation grows with teams (per team, and as a ratio to the stack as it
+is). Each figure is the median of a few runs on this machine, so compare ratios across machines, not seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from offline import analyzer, plan
+from offline import analyzer, plan, renders
 from offline.engine import evaluate, stacks
 
 RUNS = 3
@@ -40,17 +41,21 @@ def _with_teams(count: int) -> Callable[[dict[str, Any]], None]:
 def main() -> int:
     evaluate(stacks()[0])  # the first evaluation imports the provider SDKs: not part of any figure
     servicer = analyzer.load_pack()
-    print("| Stack | Resources | Evaluate | Policy pack | make plan |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| Stack | Resources | Evaluate | Policy pack | make plan | Rendered objects | Pack with them |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for stack in stacks():
         result = evaluate(stack)
         if result.error:
-            print(f"| `{stack}` | config error: {str(result.error).splitlines()[0]} | | | |")
+            print(f"| `{stack}` | config error: {str(result.error).splitlines()[0]} | | | | | |")
             continue
         evaluating = _median(partial(evaluate, stack))
         analysing = _median(partial(analyzer.analyze, result.resources, servicer))
         planning = _median(partial(plan.build, stack), runs=1)
-        print(f"| `{stack}` | {len(result.resources)} | {evaluating:.2f} s | {analysing:.2f} s | {planning:.2f} s |")
+        children = renders.children(result) if renders.available() else []
+        with_children = _median(partial(analyzer.analyze, result.resources + children, servicer), runs=1) \
+            if children else None
+        print(f"| `{stack}` | {len(result.resources)} | {evaluating:.2f} s | {analysing:.2f} s | {planning:.2f} s "
+              f"| {len(children) or 'no renders'} | {f'{with_children:.1f} s' if with_children else ''} |")
 
     stack = stacks()[0]
     base = _median(partial(evaluate, stack))

@@ -224,7 +224,8 @@ class Database(Component):
         from the secret RDS manages (so it works across RDS's rotations), the users' from ours."""
         # Like everything in the cluster, after the nodes and after the deployer's access entry.
         namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=BOOTSTRAP_NAMESPACE),
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=BOOTSTRAP_NAMESPACE, labels=namespaces.RESTRICTED),
             opts=self.child(depends_on=args.cluster.ready))
         env_secret = "mysql-bootstrap"
         remote = [("ADMIN_USER", ADMIN_USER, "username"), ("MYSQL_PWD", ADMIN_USER, "password"),
@@ -250,10 +251,16 @@ class Database(Component):
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     spec=k8s.core.v1.PodSpecArgs(
                         restart_policy="OnFailure",
-                        security_context=k8s.core.v1.PodSecurityContextArgs(run_as_non_root=True, run_as_user=999),
+                        # Pod Security restricted, which its namespace enforces: the client needs nothing more.
+                        security_context=k8s.core.v1.PodSecurityContextArgs(
+                            run_as_non_root=True, run_as_user=999,
+                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
                         containers=[k8s.core.v1.ContainerArgs(
                             name="mysql",
                             image=MYSQL_CLIENT_IMAGE,
+                            security_context=k8s.core.v1.SecurityContextArgs(
+                                allow_privilege_escalation=False,
+                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"])),
                             command=["sh", "-c", bootstrap_script(args.config.require_tls)],
                             env=[k8s.core.v1.EnvVarArgs(name="DB_HOST", value=instance.address),
                                  k8s.core.v1.EnvVarArgs(name="DB_PORT", value=str(PORT))],

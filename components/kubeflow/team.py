@@ -69,10 +69,12 @@ class Team(Component):
         region = stack.region
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=team.name, labels={TEAM_LABEL: team.name},
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=team.name,
+                                                labels={TEAM_LABEL: team.name, **upstream.TEAM_POD_SECURITY},
                                                 annotations={upstream.OWNER_ANNOTATION: team.owner}),
-            # The profile controller must be running to adopt it and add its labels (sidecar injection, Pod
-            # Security, pipelines) before any pod starts in it.
+            # The profile controller must be running to adopt it and add its labels (sidecar injection,
+            # pipelines) before any pod starts in it. Its Pod Security level is set here, the one the controller
+            # would add (it adds only labels that are missing), so the namespace is never without one.
             opts=self.child(depends_on=[*args.platform.ready, *self.waits_for]))
         in_namespace = self.child(depends_on=[namespace])
         k8s.apiextensions.CustomResource(

@@ -32,6 +32,9 @@ METADATA_GRPC_SERVICE = ("metadata-grpc-service.kubeflow", "8080")
 # annotation is the profile's owner, and creates default-editor / default-viewer in it.
 PROFILE_API_VERSION = "kubeflow.org/v1"
 OWNER_ANNOTATION = "owner"
+# The Pod Security level it labels every profile namespace with (profile-controller/overlays/kubeflow-pss/
+# namespace-labels-kubeflow-pss.yaml, which the dashboard overlay renders into profiles-namespace-labels-data).
+TEAM_POD_SECURITY = {"pod-security.kubernetes.io/enforce": "baseline"}
 
 _PIPELINES = "applications/pipeline/overlays"
 RELIED_ON = (

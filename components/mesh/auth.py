@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
+from components import namespaces
 from components.addons.external_secrets import ExternalSecrets
 from components.cluster.cluster import Cluster
 from components.component import Component
@@ -40,7 +41,6 @@ DEX_CLIENT = "dex-oidc-client"     # Secret: the oauth2-proxy client, and the co
 # Names our overlay points oauth2-proxy at.
 OAUTH2_PROXY_CREDENTIALS = "oauth2-proxy-credentials"
 OAUTH2_PROXY_REDIS = "oauth2-proxy-redis"
-RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}  # as upstream's namespaces
 
 
 def dex_config(admin_email: str, hostname: str, company_idp_name: str | None) -> dict[str, Any]:
@@ -98,12 +98,12 @@ class Auth(Component):
         waits = [*args.cluster.ready, *self.waits_for]
         child = self.child()
 
-        namespaces = {ns: k8s.core.v1.Namespace(
-            f"{name}-{ns}", metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels=RESTRICTED),
+        created = {ns: k8s.core.v1.Namespace(
+            f"{name}-{ns}", metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels=namespaces.RESTRICTED),
             opts=self.child(depends_on=waits))
             for ns in (upstream.DEX_NAMESPACE, upstream.OAUTH2_PROXY_NAMESPACE)}
-        dex_ns = self.child(depends_on=[namespaces[upstream.DEX_NAMESPACE]])
-        proxy_ns = self.child(depends_on=[namespaces[upstream.OAUTH2_PROXY_NAMESPACE]])
+        dex_ns = self.child(depends_on=[created[upstream.DEX_NAMESPACE]])
+        proxy_ns = self.child(depends_on=[created[upstream.OAUTH2_PROXY_NAMESPACE]])
 
         admin_password = random.RandomPassword(f"{name}-admin-password", length=24, special=False, opts=child)
         client_secret = random.RandomPassword(f"{name}-client-secret", length=48, special=False, opts=child)
@@ -134,7 +134,7 @@ class Auth(Component):
                 f"{name}-oauth2-proxy-redis", parent=self, name=OAUTH2_PROXY_REDIS,
                 namespace=upstream.OAUTH2_PROXY_NAMESPACE, remote_key=args.sessions.secret_name,
                 keys={"url": "url", "password": "password"},
-                depends_on=[namespaces[upstream.OAUTH2_PROXY_NAMESPACE]]),
+                depends_on=[created[upstream.OAUTH2_PROXY_NAMESPACE]]),
             # Machine clients (pipelines SDK, CI) present a service-account token of this cluster.
             k8s.apiextensions.CustomResource(
                 f"{name}-m2m-token-issuer",

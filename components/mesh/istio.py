@@ -118,8 +118,7 @@ class Istio(Component):
         # enforces the restricted Pod Security level as Kubeflow's does.
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE, labels={
-                "pod-security.kubernetes.io/enforce": "restricted"}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE, labels=namespaces.RESTRICTED),
             opts=self.child(depends_on=waits))
         self.crds = helm_release(
             f"{name}-base", parent=self, chart=ISTIO_BASE, release_name="istio-base", namespace=NAMESPACE,

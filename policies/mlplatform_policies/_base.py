@@ -195,16 +195,17 @@ def _described(policy, description: str, control: str):
     return policy
 
 
-def resource_policy(name: str, description: str, control: str, types: Iterable[str], level=MANDATORY,
-                    config: dict[str, Any] | None = None):
+def resource_policy(name: str, description: str, control: str, types: Iterable[str] | Callable[[str], bool],
+                    level=MANDATORY, config: dict[str, Any] | None = None):
     """Declare a ResourceValidationPolicy from a check yielding (problem, fix) pairs.
 
-    `description` says what must hold and why; `control` names the benchmark control or guide it follows."""
-    types = frozenset(types)
+    `description` says what must hold and why; `control` names the benchmark control or guide it follows. `types`
+    are the resource types it judges, or a test of the type (Kubernetes kinds come in several API versions)."""
+    judged = types if callable(types) else frozenset(types).__contains__
 
     def declare(check: ResourceCheck) -> ResourceValidationPolicy:
         def validate(args: ResourceValidationArgs, report_violation) -> None:
-            if args.resource_type not in types:
+            if not judged(args.resource_type):
                 return
             settings = config_with_defaults(args.get_config(), config)
             for problem, fix in check(args.props if args.props is not None else {}, args, settings):
