@@ -92,6 +92,13 @@ KUBEFLOW_RELEASE = "26.03.1"
 KUBEFLOW_REPO = "https://github.com/kubeflow/community-distribution"
 # renovate: datasource=git-refs depName=https://github.com/kubeflow/community-distribution ref=release-26.03.1
 KUBEFLOW_REF = "0d1a00306501ebaf2a0edc121656752b3deeba57"
+# Images an overlay runs in place of the release's: make generate writes each tag into the overlay's `images:`.
+# The Pipelines UI server of KFP 2.17.0 on the release's 2.16.1 backend: 2.16.1's serves any team's artifacts to
+# any signed-in user; 2.17.0 checks the user may read the namespace and that the artifact is that namespace's
+# (kubeflow/pipelines#12860, #13433, #13683). Drop it once the Kubeflow release ships KFP 2.17 or later.
+# renovate: datasource=docker depName=ghcr.io/kubeflow/kfp-frontend
+KFP_FRONTEND_IMAGE = "ghcr.io/kubeflow/kfp-frontend:2.17.0"
+OVERLAY_IMAGES = (KFP_FRONTEND_IMAGE,)
 
 
 class Upstream:

@@ -290,8 +290,9 @@ def test_cache_lives_in_isolated_subnets_behind_a_nodes_only_group(each_stack):
 
 def test_no_generated_secret_appears_in_plain_text(each_stack):
     passwords = each_stack.of_type("random:index/randomPassword:RandomPassword")
-    # kfp, katib, cache token (RDS generates the admin's itself); the login's admin, client and cookie secrets
-    assert len(passwords) == 6
+    # kfp, katib, cache token (RDS generates the admin's itself); the login's admin, client and cookie secrets;
+    # the Pipelines UI's signing key
+    assert len(passwords) == 7
     generated = [f"mock-{r.name}-" for r in passwords] + [f"$2a$10$mock{r.name}" for r in passwords]
     used_as_secret = 0
     for resource in each_stack.resources:

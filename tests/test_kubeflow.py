@@ -7,10 +7,11 @@ import re
 import pytest
 import yaml
 
+from components import versions
 from components.cluster.node_group import GPU_PRESENT_LABEL, GPU_TAINT_KEY, GPU_TAINT_VALUE
 from components.config import PROJECT, ConfigError
 from components.config.environments import ENVIRONMENTS, KUBEFLOW_DEFAULTS
-from components.kubeflow import upstream
+from components.kubeflow import pipelines, upstream
 from components.kubeflow.kserve import LOCAL_GATEWAY_LABELS
 from components.kubeflow.notebooks import SPAWNER_CONFIG
 from components.kubeflow.team import artifact_prefix
@@ -89,10 +90,60 @@ def test_the_api_server_gets_explicitly_empty_keys_so_it_uses_pod_identity():
     assert env["OBJECTSTORECONFIG_SECURE"]["value"] == "true"
     assert env["OBJECTSTORECONFIG_HOST"]["valueFrom"]["configMapKeyRef"] == {"name": "kfp-aws-config",
                                                                              "key": "s3Endpoint"}
-    [ui] = [d for d in _patches("pipelines") if d.get("metadata", {}).get("name") == "ml-pipeline-ui"]
-    ui_env = ui["spec"]["template"]["spec"]["containers"][0]["env"]
+    ui_env = [e for d in _patches("pipelines") if d.get("metadata", {}).get("name") == "ml-pipeline-ui"
+              for e in d["spec"]["template"]["spec"]["containers"][0]["env"]]
     assert {e["name"] for e in ui_env if e.get("$patch") == "delete"} == {"MINIO_ACCESS_KEY", "MINIO_SECRET_KEY",
                                                                           "MINIO_NAMESPACE"}
+
+
+def _ui_env():
+    [ui] = [d for d in _patches("pipelines") if d.get("metadata", {}).get("name") == "ml-pipeline-ui"
+            and any(e["name"] == "TENSORBOARD_PROXY_SIGNING_SECRET"
+                    for e in d["spec"]["template"]["spec"]["containers"][0]["env"])]
+    return {e["name"]: e for e in ui["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_the_pipelines_ui_serves_each_user_only_the_artifacts_of_their_namespaces(each_stack):
+    """KFP 2.17.0's UI server, on the 2.16.1 backend, refuses an artifact unless the user may read the namespace and
+    the artifact is that namespace's (its ML Metadata run, or else its key under <prefix>/<namespace>/): the keys
+    every team writes carry exactly that prefix."""
+    [image] = [i for i in yaml.safe_load(_overlay("pipelines"))["images"] if i["name"].endswith("/kfp-frontend")]
+    assert f"{image['name']}:{image['newTag']}" == versions.KFP_FRONTEND_IMAGE
+    assert tuple(int(n) for n in image["newTag"].split(".")[:2]) >= (2, 17)  # the release with the check
+    env = _ui_env()
+    assert env["ARTIFACT_NAMESPACE_OWNERSHIP_MODE"]["value"] == "mlmd-then-prefix"
+    assert env["ARTIFACT_NAMESPACE_KEY_PREFIX"]["value"] == upstream.ARTIFACT_PREFIX
+    for team in (t["name"] for t in _teams(each_stack.stack)):
+        launcher = each_stack.kubernetes_object(CONFIG_MAP, upstream.LAUNCHER_CONFIG, team).inputs["data"]
+        repositories = each_stack.kubernetes_object(CONFIG_MAP, upstream.ARTIFACT_REPOSITORIES, team).inputs["data"]
+        keys = yaml.safe_load(repositories[upstream.ARTIFACT_REPOSITORY_KEY])["s3"]["keyFormat"]
+        assert launcher["defaultPipelineRoot"].split("/", 3)[3].startswith(f"{upstream.ARTIFACT_PREFIX}/{team}/")
+        assert keys.startswith(f"{upstream.ARTIFACT_PREFIX}/{team}/")
+
+
+def test_the_pipelines_ui_signs_its_tensorboard_links_with_a_key_of_its_own(each_stack):
+    """2.17.0 signs TensorBoard proxy links with TENSORBOARD_PROXY_SIGNING_SECRET, else MinIO's secret key, which
+    this platform does not have: the program generates one, and the UI starts after it exists."""
+    reference = _ui_env()["TENSORBOARD_PROXY_SIGNING_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert reference == {"name": pipelines.UI_PROXY_SIGNING_SECRET, "key": "secret"}
+    secret = each_stack.kubernetes_object("kubernetes:core/v1:Secret", pipelines.UI_PROXY_SIGNING_SECRET, "kubeflow")
+    generated = secret_value(secret.inputs["stringData"])["secret"]
+    assert generated and generated not in secret.plain_strings
+    [directory] = [d for d in each_stack.of_type("kubernetes:kustomize/v2:Directory")
+                   if d.inputs["directory"].endswith("/pipelines")]
+    assert secret.urn in directory.dependencies
+
+
+def test_the_pipelines_ui_reads_no_secret():
+    """Artifacts come through Pod Identity: upstream's Secret rules for the UI go, and the build fails if upstream
+    moves them (a `test` op before each change)."""
+    for target, before, after in (("ClusterRole", ["secrets"], None),
+                                  ("Role", ["secrets", "configmaps"], ["configmaps"])):
+        [patch] = [yaml.safe_load(p["patch"]) for p in yaml.safe_load(_overlay("pipelines"))["patches"]
+                   if p.get("target", {}).get("kind") == target and p["target"]["name"] == "ml-pipeline-ui"]
+        assert patch[0] == {"op": "test", "path": "/rules/2/resources", "value": before}
+        assert patch[1] == ({"op": "remove", "path": "/rules/2"} if after is None else
+                            {"op": "replace", "path": "/rules/2/resources", "value": after})
 
 
 def test_no_access_key_anywhere(each_stack):

@@ -3,6 +3,8 @@ the provider builds it; the tests skip without them, e.g. on a machine with no k
 
 import pytest
 
+from components import versions
+from components.kubeflow import upstream
 from offline import renders
 
 WEBHOOK_KINDS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
@@ -86,3 +88,29 @@ def test_every_cert_manager_object_is_in_an_overlay_that_waits_for_cert_manager(
     assert {"dashboard", "katib", "pipelines", "notebooks", "kserve"} <= holders
     for name in holders:
         assert issuer.urn in prod.all_dependencies(directories[name]), name
+
+
+def test_the_pipelines_ui_runs_the_server_that_checks_namespaces_and_reads_no_secret():
+    """The UI Deployment as rendered runs the 2.17 UI server with its ownership check on the teams' prefix, and no
+    Role or ClusterRole bound to its service account reads Secrets (a crafted request could otherwise make it read
+    any Secret in any namespace)."""
+    objects = [o for overlay in renders.load().values() for o in overlay]
+    [ui] = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "ml-pipeline-ui"]
+    [container] = ui["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == versions.KFP_FRONTEND_IMAGE
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (env["ARTIFACT_NAMESPACE_OWNERSHIP_MODE"], env["ARTIFACT_NAMESPACE_KEY_PREFIX"]) == (
+        "mlmd-then-prefix", upstream.ARTIFACT_PREFIX)
+    account = ui["spec"]["template"]["spec"]["serviceAccountName"]
+    bound = {(b["roleRef"]["kind"], b["metadata"].get("namespace"), b["roleRef"]["name"]) for b in objects
+             if b["kind"] in ("RoleBinding", "ClusterRoleBinding") and any(
+                 s["kind"] == "ServiceAccount" and s["name"] == account and s.get("namespace") == "kubeflow"
+                 for s in b.get("subjects") or [])}
+    assert {("ClusterRole", None, "ml-pipeline-ui"), ("Role", "kubeflow", "ml-pipeline-ui")} <= bound
+    roles = {(o["kind"], o["metadata"].get("namespace") if o["kind"] == "Role" else None, o["metadata"]["name"]): o
+             for o in objects if o["kind"] in ("Role", "ClusterRole")}
+    for kind, namespace, name in bound:
+        role = roles[(kind, namespace if kind == "Role" else None, name)]
+        for rule in role.get("rules") or []:
+            if "" in rule.get("apiGroups", []) or "*" in rule.get("apiGroups", []):
+                assert not {"secrets", "*"} & set(rule.get("resources", [])), (kind, name, rule)

@@ -39,7 +39,9 @@ def test_renovate_reads_every_pin_in_versions_py_with_its_current_value():
     assert found["public.ecr.aws/docker/library/mysql"]["currentValue"] == versions.MYSQL_CLIENT_IMAGE.rsplit(":")[1]
     autoscaler = found["registry.k8s.io/autoscaling/cluster-autoscaler"]["currentValue"]
     assert autoscaler == versions.KUBERNETES_VERSIONS[versions.DEFAULT_KUBERNETES_VERSION].cluster_autoscaler_image
-    assert len(found) == len(charts) + 4
+    frontend = found["ghcr.io/kubeflow/kfp-frontend"]["currentValue"]
+    assert frontend == versions.KFP_FRONTEND_IMAGE.rsplit(":")[1]
+    assert len(found) == len(charts) + 5
     # every marker is read: one a pattern missed would leave its pin to rot
     markers = [line for line in VERSIONS.splitlines() if line.strip().startswith("# renovate:")]
     assert len(markers) == len(found)

@@ -159,10 +159,15 @@ def gpu_catalogue() -> dict[str, Any]:
 
 
 def pinned_overlay(text: str) -> str:
-    """An overlay's text with every upstream Kubeflow reference at the commit versions.py pins."""
-    from components.versions import KUBEFLOW_REF, KUBEFLOW_REPO
+    """An overlay's text with every upstream Kubeflow reference at the commit versions.py pins, and every image it
+    replaces at the tag versions.py pins."""
+    from components.versions import KUBEFLOW_REF, KUBEFLOW_REPO, OVERLAY_IMAGES
 
-    return re.sub(rf"({re.escape(KUBEFLOW_REPO)}//[^?\s]*\?ref=)[0-9a-f]{{40}}", rf"\g<1>{KUBEFLOW_REF}", text)
+    text = re.sub(rf"({re.escape(KUBEFLOW_REPO)}//[^?\s]*\?ref=)[0-9a-f]{{40}}", rf"\g<1>{KUBEFLOW_REF}", text)
+    for image in OVERLAY_IMAGES:
+        name, tag = image.rsplit(":", 1)
+        text = re.sub(rf"(- name: {re.escape(name)}\n\s+newTag: )\S+", rf'\g<1>"{tag}"', text)
+    return text
 
 
 def overlays() -> list[Path]:

@@ -4,7 +4,9 @@ The overlay (overlays/pipelines) removes upstream's in-cluster MySQL and Seaweed
 objects created here: the database endpoint and bucket (ConfigMap kfp-aws-config), the database user (Secret
 mysql-secret, from Secrets Manager through external-secrets). The API server and the UI reach S3 through the AWS
 default credential chain, i.e. EKS Pod Identity: the API server may read and write pipeline definitions and read
-every namespace's artifacts, the UI may read artifacts. Each team's runs get their own role (team.py).
+every namespace's artifacts, the UI may read artifacts, and serves each user only the artifacts of the namespaces
+they may read (the KFP 2.17.0 UI server, overlays/pipelines section 9). Each team's runs get their own role
+(team.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components import iam
 from components.addons.external_secrets import ExternalSecrets
@@ -31,6 +34,7 @@ from components.stack import StackContext
 OVERLAY = Path(__file__).parent / "overlays" / "pipelines"
 AWS_CONFIG = "kfp-aws-config"   # the overlay points the Deployments at these names
 DATABASE_SECRET = "mysql-secret"
+UI_PROXY_SIGNING_SECRET = "ml-pipeline-ui-proxy-signing"  # key `secret`: the UI signs TensorBoard proxy links
 # applications/pipeline/upstream/base/cache/cache-deployment.yaml: WEBHOOK_PORT 8443.
 WEBHOOKS = (Webhook(8443, "KFP cache server webhook"),)
 
@@ -60,6 +64,12 @@ class Pipelines(Component):
             f"{name}-database-credentials", parent=self, name=DATABASE_SECRET, namespace=KUBEFLOW_NAMESPACE,
             remote_key=args.database.kubeflow_secret_name, keys={"username": "username", "password": "password"},
             depends_on=[*args.platform.ready])
+        signing_key = random.RandomPassword(f"{name}-ui-proxy-signing", length=48, special=False,
+                                            opts=self.child())
+        signing = k8s.core.v1.Secret(
+            f"{name}-ui-proxy-signing",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=UI_PROXY_SIGNING_SECRET, namespace=KUBEFLOW_NAMESPACE),
+            string_data={"secret": signing_key.result}, opts=after_platform)
         roles = [
             ServiceAccountRole(
                 f"{name}-api-server",
@@ -81,6 +91,6 @@ class Pipelines(Component):
         ]
         # The associations exist before the pods start: Pod Identity is injected only at pod creation.
         self.ready = [overlay(f"{name}-pipelines", parent=self, path=OVERLAY,
-                              depends_on=[*args.platform.ready, config, credentials,
+                              depends_on=[*args.platform.ready, config, credentials, signing,
                                           *[r for role in roles for r in role.ready]])]
         self.register_outputs({})
