@@ -1,12 +1,13 @@
 """The ML platform on AWS, one stack per environment:
 
     config -> network -> cluster (node groups, core add-ons) -> cluster add-ons -> data services
-           -> mesh (Istio, front door, login) -> Kubeflow (platform, applications, teams) -> outputs
+           -> mesh (Istio, front door, login) -> Kubeflow (platform, applications, teams)
+           -> observability (Container Insights, alarms, dashboard) -> outputs
 """
 
 import pulumi
 
-from components import addons, data, kubeflow, mesh
+from components import addons, data, kubeflow, mesh, observability
 from components.cluster.cluster import Cluster, ClusterArgs
 from components.config import load
 from components.network import Network, NetworkArgs
@@ -24,6 +25,7 @@ cluster_addons = addons.install(stack, cfg.addons, cfg.node_groups, cluster, net
 data_services = data.create(stack, cfg.data, cluster, network, cluster_addons.secrets)
 service_mesh = mesh.install(stack, cfg.mesh, cfg.addons.dns, cluster, cluster_addons, data_services.sessions)
 kubeflow.install(stack, cfg.kubeflow, cluster, cluster_addons, data_services, service_mesh)
+watch = observability.install(stack, cfg.observability, cfg.node_groups, cluster, data_services, service_mesh)
 
 pulumi.export("cluster_name", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
@@ -39,6 +41,8 @@ pulumi.export("database_endpoint", data_services.database.address)
 pulumi.export("database_port", data_services.database.port)
 pulumi.export("session_cache_endpoint", data_services.sessions.address)
 pulumi.export("kubeflow_url", service_mesh.front_door.url)
+pulumi.export("alarm_topic_arn", watch.alarms.topic_arn)
+pulumi.export("dashboard_url", watch.dashboard.url)
 # The first admin's login (pulumi stack output kubeflow_admin --show-secrets).
 pulumi.export("kubeflow_admin", pulumi.Output.secret({"email": service_mesh.auth.admin_email,
                                                       "password": service_mesh.auth.admin_password}))

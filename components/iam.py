@@ -404,16 +404,20 @@ def key_use_via_service(sid: str, account_id: str, via_service: str, grants: boo
             "Condition": {"StringEquals": {"kms:ViaService": via_service, "kms:CallerAccount": account_id}}}
 
 
-def key_use_by_cloudwatch_logs(region: str, account_id: str, log_group_names: list[str]) -> Document:
-    """CloudWatch Logs encrypts these log groups, and no others, with the key.
+def key_use_by_cloudwatch_logs(region: str, account_id: str, log_group_names: list[str],
+                               prefixes: list[str] | None = None) -> Document:
+    """CloudWatch Logs encrypts these log groups (and those whose names start with `prefixes`), no others, with the
+    key.
 
     Source: Amazon CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS" (key
-    policy with the kms:EncryptionContext:aws:logs:arn condition)."""
+    policy with the kms:EncryptionContext:aws:logs:arn condition; ArnLike for a wildcard)."""
+    groups = [log_group_arn(region, account_id, name) for name in log_group_names]
+    condition = {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": groups}} if not prefixes else {
+        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
+            *groups, *[log_group_arn(region, account_id, f"{prefix}*") for prefix in prefixes]]}}
     return {"Sid": "CloudWatchLogsEncryptsTheseGroups", "Effect": "Allow",
             "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-            "Action": KMS_USE_ACTIONS, "Resource": "*",
-            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
-                log_group_arn(region, account_id, name) for name in log_group_names]}}}
+            "Action": KMS_USE_ACTIONS, "Resource": "*", "Condition": condition}
 
 
 def log_group_arn(region: str, account_id: str, name: str) -> str:
@@ -424,3 +428,60 @@ def log_group_arn(region: str, account_id: str, name: str) -> str:
 # kms:Encrypt, kms:Decrypt, kms:ListGrants, kms:DescribeKey), and whoever creates the cluster lets EKS
 # take a grant (kms:CreateGrant, kms:DescribeKey through eks.<region>.amazonaws.com).
 EKS_CLUSTER_KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
+
+
+def cloudwatch_agent(region: str, account_id: str, log_group_names: list[str]) -> Document:
+    """The CloudWatch agent and Fluent Bit of Container Insights (one service account): write their log groups,
+    read the instance's volumes and tags for dimensions.
+
+    Source: the AWS managed policy CloudWatchAgentServerPolicy (AWS managed policy reference), narrowed: log
+    actions only on these log groups, which the program creates with their retention and key (CreateLogGroup stays,
+    on them alone, because Fluent Bit's auto_create_group calls it and retries until it succeeds; an existing group
+    answers ResourceAlreadyExists); metrics only in the ContainerInsights namespace; no PutRetentionPolicy, X-Ray
+    (Application Signals is off) or SSM parameters (the add-on writes the agent's configuration itself)."""
+    groups = [log_group_arn(region, account_id, name) for name in log_group_names]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "WriteContainerInsightsLogs", "Effect": "Allow",
+             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                        "logs:DescribeLogStreams"],
+             "Resource": [*groups, *[f"{g}:log-stream:*" for g in groups]]},
+            {"Sid": "FindLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+            {"Sid": "PublishContainerInsightsMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData",
+             "Resource": "*", "Condition": {"StringEquals": {"cloudwatch:namespace": "ContainerInsights"}}},
+            {"Sid": "DescribeNodes", "Effect": "Allow",
+             "Action": ["ec2:DescribeVolumes", "ec2:DescribeTags", "ec2:DescribeInstances"], "Resource": "*"},
+        ],
+    }
+
+
+def key_use_by_cloudwatch_alarms(account_id: str) -> Document:
+    """CloudWatch alarms of this account publish to an SNS topic encrypted with the key.
+
+    Source: Amazon SNS developer guide, "Enable compatibility between event sources from AWS services and encrypted
+    topics" (kms:Decrypt and kms:GenerateDataKey* for the cloudwatch.amazonaws.com principal)."""
+    return {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}
+
+
+def alarm_topic_policy(topic_arn: str, region: str, account_id: str) -> Document:
+    """Only this account's CloudWatch alarms publish to the topic; the account's principals manage it.
+
+    Source: Amazon SNS developer guide, "Amazon SNS access control case examples" (service principal with
+    aws:SourceArn / aws:SourceAccount), and the topic's default policy for the owner's statement."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AccountManagesTopic", "Effect": "Allow", "Principal": {"AWS": account_root(account_id)},
+             "Action": ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission",
+                        "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic",
+                        "sns:Publish"],
+             "Resource": topic_arn},
+            {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+             "Action": "sns:Publish", "Resource": topic_arn,
+             "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account_id}:alarm:*"},
+                           "StringEquals": {"aws:SourceAccount": account_id}}},
+        ],
+    }

@@ -48,7 +48,7 @@ KUBERNETES_SUPPORT: dict[str, tuple[str, str]] = {
 # the add-on is created (aws eks describe-addon-versions) and then kept: later runs do not drift. Pin one in
 # cluster.addonVersions to upgrade it (e.g. after a Kubernetes upgrade).
 EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver",
-              "aws-efs-csi-driver")
+              "aws-efs-csi-driver", "metrics-server", "amazon-cloudwatch-observability")
 
 
 class Chart:

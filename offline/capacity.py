@@ -65,9 +65,13 @@ def kubeflow_needs(applications: set[str]) -> Resources:
 # (EKS 1.35 default manifest, as eksctl carries it); EBS CSI controller 2 x 60m/240Mi
 # (aws-ebs-csi-driver@v1.53.0 deploy/kubernetes/base/controller.yaml). Per node: aws-node 50m
 # (amazon-vpc-cni-k8s@v1.20.4 config/master/aws-k8s-cni.yaml), ebs-csi-node 30m/120Mi, kube-proxy 100m
-# (the commonly quoted figure; its manifest is not public).
-ADDON_DEPLOYMENTS = Resources(cpu_m=320, memory_mi=620)
-ADDON_PER_NODE = Resources(cpu_m=180, memory_mi=120)
+# (the commonly quoted figure; its manifest is not public). metrics-server 2 x 100m/200Mi (the EKS add-on runs
+# two replicas; kubernetes-sigs/metrics-server@5ed5d3a charts/metrics-server/values.yaml:176-179). Container
+# Insights (aws-observability/helm-charts@71a298f charts/amazon-cloudwatch-observability/values.yaml): its operator
+# 100m/64Mi (:630-633); per node the agent 250m/128Mi (:751-754) and Fluent Bit 50m/25Mi (:43-49), counted whatever
+# the mode; the DCGM exporter runs on GPU nodes only.
+ADDON_DEPLOYMENTS = Resources(cpu_m=320 + 200 + 100, memory_mi=620 + 400 + 64)
+ADDON_PER_NODE = Resources(cpu_m=180 + 300, memory_mi=120 + 153)
 
 # Pods per node with the VPC CNI and no prefix delegation: ENIs x (IPv4 addresses per ENI - 1) + 2
 # (amazon-eks-ami nodeadm eni_max_pods.go); 110 is nodeadm's fallback when it does not know the type.

@@ -8,7 +8,9 @@ created) and max (every group at its maximum, storage at its autoscaling ceiling
 
 from __future__ import annotations
 
+import fnmatch
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,7 +232,7 @@ def secret(r: Registered, ctx: Context) -> list[Cost]:
 def log_group(r: Registered, ctx: Context) -> list[Cost]:
     name = r.inputs.get("name", r.name)
     volumes = ctx.usage["log_ingest_gb_month"]
-    matches = [prefix for prefix in volumes if name.startswith(prefix)]
+    matches = [pattern for pattern in volumes if fnmatch.fnmatchcase(name, pattern + "*")]
     if not matches:
         raise NotPriced(f"no log volume assumption in offline/prices.yaml usage.*.log_ingest_gb_month for {name}")
     gb = volumes[max(matches, key=len)]
@@ -240,6 +242,45 @@ def log_group(r: Registered, ctx: Context) -> list[Cost]:
     return [_same(f"{gb:g} GB/month ingested (assumed)", gb * p.usd("logs_ingested_gb"), "logs_ingested_gb"),
             _same(f"{stored:.0f} GB stored after {retention} days", stored * p.usd("logs_stored_gb_month"),
                   "logs_stored_gb_month")]
+
+
+def container_insights(r: Registered, ctx: Context) -> list[Cost]:
+    """The CloudWatch observability add-on's enhanced metrics, billed per observation (its pods run on the nodes,
+    its logs are priced with their log groups). Other add-ons cost only their pods."""
+    if r.inputs.get("addonName") != "amazon-cloudwatch-observability":
+        return []
+    values = json.loads(r.inputs.get("configurationValues") or "{}")
+    if not values.get("containerInsights", {}).get("enabled", True):
+        return []
+    millions = ctx.usage["container_insights_observations_million"]
+    return [_same(f"Container Insights: {millions:g} million observations (assumed)",
+                  millions * ctx.prices.usd("container_insights_observation_million"),
+                  "container_insights_observation_million")]
+
+
+def metric_alarm(r: Registered, ctx: Context) -> list[Cost]:
+    """A standard-resolution alarm bills each metric it reads; a Metrics Insights query, each series it analyses."""
+    p = ctx.prices
+    queries = r.inputs.get("metricQueries") or []
+    insights = [q for q in queries if str(q.get("expression", "")).startswith("SELECT")]
+    if insights:
+        key = next((k for k in ctx.usage["metrics_insights_series"] if r.inputs.get("name", "").endswith(k)), None)
+        if key is None:
+            raise NotPriced("no series assumption in offline/prices.yaml usage.*.metrics_insights_series")
+        series = ctx.usage["metrics_insights_series"][key]
+        return [_same(f"alarm on a Metrics Insights query ({series:g} series, assumed)",
+                      series * p.usd("alarm_metric_month"), "alarm_metric_month")]
+    metrics = sum(1 for q in queries if q.get("metric")) or 1
+    return [_same(f"alarm on {metrics} metric{'s' if metrics > 1 else ''}", metrics * p.usd("alarm_metric_month"),
+                  "alarm_metric_month")]
+
+
+def log_metric_filter(r: Registered, ctx: Context) -> list[Cost]:
+    return [_same("custom metric", ctx.prices.usd("custom_metric_month"), "custom_metric_month")]
+
+
+def dashboard(r: Registered, ctx: Context) -> list[Cost]:
+    return [_same("dashboard", ctx.prices.usd("dashboard_month"), "dashboard_month")]
 
 
 def efs(r: Registered, ctx: Context) -> list[Cost]:
@@ -297,6 +338,10 @@ PRICED: dict[str, Pricer] = {
     "aws:efs/backupPolicy:BackupPolicy": efs_backup,
     "aws:s3/bucket:Bucket": bucket,
     "kubernetes:helm.sh/v3:Release": helm_release,
+    "aws:eks/addon:Addon": container_insights,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": metric_alarm,
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": log_metric_filter,
+    "aws:cloudwatch/dashboard:Dashboard": dashboard,
 }
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
 
@@ -321,7 +366,9 @@ FREE: dict[str, str] = {
     "aws:eks/accessEntry:AccessEntry": "no charge",
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "no charge",
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": "no charge",
-    "aws:eks/addon:Addon": _ON_NODES,
+    "aws:sns/topic:Topic": "no charge for a topic; the first 1,000 email notifications a month are free",
+    "aws:sns/topicPolicy:TopicPolicy": _CONFIG,
+    "aws:sns/topicSubscription:TopicSubscription": "no charge (email deliveries: see the topic)",
     "aws:kms/alias:Alias": "no charge",
     "aws:secretsmanager/secretVersion:SecretVersion": "priced per secret",
     "aws:rds/parameterGroup:ParameterGroup": "no charge",

@@ -40,6 +40,8 @@ DEFAULT_ADDON_VERSIONS = {
     "coredns": "v1.13.1-eksbuild.1",
     "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
     "aws-efs-csi-driver": "v2.2.0-eksbuild.1",
+    "metrics-server": "v0.8.1-eksbuild.1",
+    "amazon-cloudwatch-observability": "v6.6.0-eksbuild.1",
 }
 CLUSTER_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"
 
@@ -350,6 +352,11 @@ class PlatformMocks(Mocks):
             addon = args.args["addonName"]
             return {"id": addon, "addonName": addon, "kubernetesVersion": args.args["kubernetesVersion"],
                     "version": DEFAULT_ADDON_VERSIONS[addon]}
+        if args.token == "aws:lb/getLoadBalancer:getLoadBalancer":
+            # What the load balancer controller made for a Service named by aws-load-balancer-name.
+            name = args.args["name"]
+            return {"id": name, "name": name, "arn": f"arn:aws:elasticloadbalancing:{self.region}:{ACCOUNT}:"
+                    f"loadbalancer/net/{name}/0123456789abcdef", "arnSuffix": f"net/{name}/0123456789abcdef"}
         if args.token == "aws:index/getPartition:getPartition":
             return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":

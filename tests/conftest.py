@@ -102,7 +102,7 @@ def each_stack(request, dev, prod) -> StackResult:
 
 
 def _dev_changes(c):
-    c["mlplatform:addons"]["efs"] = False                                                 # optional add-on off
+    c["mlplatform:addons"]["efs"] = True                                                  # optional add-on on
     c["mlplatform:nodeGroups"] = c["mlplatform:nodeGroups"][:1]                         # no GPU group
     c["mlplatform:cluster"]["publicAccessCidrs"] = []                                    # private endpoint only,
     c["mlplatform:cluster"]["privateAccessCidrs"] = [VPN_CIDR]                            # reached over a VPN
@@ -114,7 +114,7 @@ def _dev_changes(c):
 
 @pytest.fixture(scope="session")
 def dev_variant(shared) -> StackResult:
-    """dev with: EFS off, no GPU group, a private-only endpoint reached from a VPN range, two add-ons pinned,
+    """dev with: EFS on, no GPU group, a private-only endpoint reached from a VPN range, two add-ons pinned,
     NAT / flow-log settings left to the environment's defaults, and a company identity provider."""
     return shared("dev_variant", lambda: _evaluated("dev", _dev_changes))
 

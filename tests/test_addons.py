@@ -69,13 +69,16 @@ def test_every_controller_runs_as_the_service_account_its_association_names(each
 
 def test_eks_addons_carry_their_own_pod_identity_for_the_right_service_account(each_stack):
     addons = {a.inputs["addonName"]: a for a in each_stack.of_type(ADDON)}
+    assert set(ADDON_SERVICE_ACCOUNTS) - set(addons) <= {"aws-efs-csi-driver"}  # EFS only where the stack has it
     for addon, service_account in ADDON_SERVICE_ACCOUNTS.items():
+        if addon not in addons:
+            continue
         [association] = addons[addon].inputs["podIdentityAssociations"]
         assert association["serviceAccount"] == service_account
     standalone = {a.inputs["serviceAccount"] for a in each_stack.of_type(ASSOCIATION)}
     assert not standalone & set(ADDON_SERVICE_ACCOUNTS.values()), "one association per service account"
     # the add-on starts only once its role has its permissions
-    for addon in ADDON_SERVICE_ACCOUNTS:
+    for addon in set(ADDON_SERVICE_ACCOUNTS) & set(addons):
         role_name = addons[addon].inputs["podIdentityAssociations"][0]["roleArn"].rsplit("/", 1)[1]
         attachments = [a.urn for a in each_stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                        if a.inputs["role"] == role_name]
@@ -86,9 +89,10 @@ def test_every_pod_identity_role_trusts_only_eks_pods(each_stack):
     role_names = {a.inputs["roleArn"].rsplit("/", 1)[1] for a in each_stack.of_type(ASSOCIATION)}
     for addon in each_stack.of_type(ADDON):
         role_names |= {p["roleArn"].rsplit("/", 1)[1] for p in addon.inputs.get("podIdentityAssociations", [])}
-    # 8 add-ons, Pipelines' API server and UI, and one per team
-    teams = stack_config(each_stack.stack)[f"{PROJECT}:kubeflow"]["teams"]
-    assert len(role_names) == 8 + 2 + len(teams)
+    # 7 add-ons and EFS's where the stack has it, Container Insights' agent, Pipelines' API server and UI, one per team
+    config = stack_config(each_stack.stack)
+    teams, efs = config[f"{PROJECT}:kubeflow"]["teams"], config[f"{PROJECT}:addons"]["efs"]
+    assert len(role_names) == 7 + efs + 1 + 2 + len(teams)
     for name in role_names:
         trust = json.loads(each_stack.one(ROLE, name).inputs["assumeRolePolicy"])
         assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
@@ -127,7 +131,8 @@ def test_external_secrets_reads_only_this_clusters_secrets(each_stack):
                    for a in statement["Action"])
 
 
-def test_volume_key_is_used_by_the_ebs_driver_and_through_efs_only(each_stack):
+def test_volume_key_is_used_by_the_ebs_driver_and_through_efs_only(prod):
+    each_stack = prod  # the stack with EFS
     key = each_stack.one("aws:kms/key:Key", "storage-volumes")
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
@@ -145,8 +150,8 @@ def test_volume_key_is_used_by_the_ebs_driver_and_through_efs_only(each_stack):
     assert not [r for r in each_stack.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.startswith("storage-ebs")]
 
 
-def test_without_efs_the_volume_key_does_not_serve_efs(dev_variant):
-    statements = json.loads(dev_variant.one("aws:kms/key:Key", "storage-volumes").inputs["policy"])["Statement"]
+def test_without_efs_the_volume_key_does_not_serve_efs(dev):
+    statements = json.loads(dev.one("aws:kms/key:Key", "storage-volumes").inputs["policy"])["Statement"]
     assert "EfsEncryptsFileSystem" not in {s["Sid"] for s in statements}
 
 
@@ -268,7 +273,8 @@ def test_gp3_is_the_only_default_class_encrypted_with_the_volume_key(each_stack)
     assert gp3["reclaimPolicy"] == {"dev": "Delete", "prod": "Retain"}[each_stack.stack]
 
 
-def test_efs_is_encrypted_mounted_in_every_private_subnet_and_open_only_to_nodes(each_stack):
+def test_efs_is_encrypted_mounted_in_every_private_subnet_and_open_only_to_nodes(prod):
+    each_stack = prod  # the stack with EFS
     efs = each_stack.one("aws:efs/fileSystem:FileSystem")
     assert efs.inputs["encrypted"] is True and efs.inputs["kmsKeyId"].endswith("key/storage-volumes-key")
     private = each_stack.subnet_ids("private")
@@ -287,8 +293,8 @@ def test_efs_is_encrypted_mounted_in_every_private_subnet_and_open_only_to_nodes
 
 
 @pytest.mark.parametrize("stack,protected,backups", [("dev", False, "DISABLED"), ("prod", True, "ENABLED")])
-def test_prod_protects_and_backs_up_volumes(stack, protected, backups, dev, prod):
-    result = {"dev": dev, "prod": prod}[stack]
+def test_prod_protects_and_backs_up_volumes(stack, protected, backups, dev_variant, prod):
+    result = {"dev": dev_variant, "prod": prod}[stack]  # (dev_variant: dev with EFS)
     assert result.one("aws:efs/fileSystem:FileSystem").protect is protected
     assert result.one("aws:kms/key:Key", "storage-volumes").protect is protected
     assert result.one("aws:efs/backupPolicy:BackupPolicy").inputs["backupPolicy"] == {"status": backups}
@@ -302,12 +308,15 @@ def test_addon_versions_are_kept_unless_pinned(dev_variant):
     assert addons["kube-proxy"].ignore_changes == ["addonVersion"]
 
 
-def test_efs_can_be_switched_off_and_the_device_plugin_follows_gpu_groups(dev_variant):
-    # EFS off; no GPU group, so no device plugin either; external-dns and cert-manager always run (the front door)
+def test_efs_is_optional_and_the_device_plugin_follows_gpu_groups(dev, dev_variant):
+    # dev: EFS off, so no file system and no driver
+    assert dev.of_type("aws:efs/fileSystem:FileSystem") == []
+    assert not [a for a in dev.of_type(ADDON) if a.inputs["addonName"] == "aws-efs-csi-driver"]
+    assert "efs" not in {c.inputs["metadata"]["name"] for c in dev.of_type("kubernetes:storage.k8s.io/v1:StorageClass")}
+    # the variant: EFS on, no GPU group, so no device plugin; external-dns and cert-manager always run (front door)
+    assert len(dev_variant.of_type("aws:efs/fileSystem:FileSystem")) == 1
     assert set(_releases(dev_variant)) == {"aws-load-balancer-controller", "cluster-autoscaler", "external-secrets",
                                            "external-dns", "cert-manager"}
-    assert dev_variant.of_type("aws:efs/fileSystem:FileSystem") == []
-    assert not [a for a in dev_variant.of_type(ADDON) if a.inputs["addonName"] == "aws-efs-csi-driver"]
 
 
 @pytest.mark.parametrize("addons,key,words,in_schema", [

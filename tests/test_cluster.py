@@ -87,10 +87,16 @@ def test_control_plane_logs_into_an_encrypted_retained_group(each_stack):
     assert group.inputs["retentionInDays"] == _cluster_cfg(each_stack.stack)["logRetentionDays"]
     assert group.inputs["kmsKeyId"].endswith("key/cluster-logs-key")
     assert group.urn in eks.dependencies  # exists before EKS would create a never-expiring, unencrypted one
-    logs = _key_statements(each_stack, "cluster-logs")["CloudWatchLogsEncryptsTheseGroups"]
+    statements = _key_statements(each_stack, "cluster-logs")
+    logs = statements["CloudWatchLogsEncryptsTheseGroups"]
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
-    assert logs["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [
-        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group.inputs['name']}"]}}
+    # this group, and the containers' (Container Insights writes under /aws/containerinsights/<cluster>/)
+    assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group.inputs['name']}",
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/containerinsights/{eks.inputs['name']}/*"]}}
+    # and the alarms' notifications (components/observability/alarms.py)
+    assert statements["CloudWatchAlarmsPublish"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(statements) == {"AccountAdministersKey", "CloudWatchLogsEncryptsTheseGroups", "CloudWatchAlarmsPublish"}
 
 
 def test_secrets_key_is_used_by_the_cluster_role_only(each_stack):
@@ -162,9 +168,11 @@ def test_security_group_rules_are_exactly_the_table(each_stack):
 def test_the_control_plane_reaches_the_nodes_only_where_something_listens():
     """The kubelet and the webhooks the components declare, at the pods' own ports (read at each pin): 4443
     PodDefaults; 8443 KFP cache server, Katib, Knative; 9443 load balancer controller, PVC viewer, Trainer, JobSet,
-    KServe; 10250 kubelet, cert-manager, external-secrets; 15017 istiod. Nothing listens on 443, 6443 or 10251."""
+    KServe; 10250 kubelet, cert-manager, external-secrets; 10251 metrics-server (the EKS add-on); 15017 istiod.
+    Nothing listens on 443 or 6443."""
     by_port = {r.from_port: r for r in RULES if r.source == "cluster" and r.target == "node"}
-    assert sorted(by_port) == [4443, 8443, 9443, 10250, 15017]
+    assert sorted(by_port) == [4443, 8443, 9443, 10250, 10251, 15017]
+    assert by_port[10251].needed_by.startswith("metrics-server")
     assert by_port[10250].key == "kubelet-from-control-plane" and by_port[10250].needed_by == (
         "kubelet (logs, exec, metrics); cert-manager webhook; external-secrets webhook")
     assert by_port[9443].needed_by.count(";") == 3  # four components' webhooks, one rule
@@ -215,7 +223,9 @@ def _addons(result):
 
 def test_core_addons_take_aws_default_versions_unless_pinned(each_stack):
     addons = _addons(each_stack)
-    assert {name: a.inputs["addonVersion"] for name, a in addons.items()} == DEFAULT_ADDON_VERSIONS
+    efs = stack_config(each_stack.stack)[f"{PROJECT}:addons"]["efs"]
+    assert {name: a.inputs["addonVersion"] for name, a in addons.items()} == {
+        name: version for name, version in DEFAULT_ADDON_VERSIONS.items() if efs or name != "aws-efs-csi-driver"}
     for addon in addons.values():
         assert addon.inputs["clusterName"] == f"mlplatform-{each_stack.stack}"
 

@@ -15,7 +15,7 @@ from offline.engine import ROOT
 COMPONENTS = ROOT / "components"
 # The tiers in the order a deploy goes through them; shared building blocks (the files at the top of components/
 # and config/) come first. A module may import from its own tier and the ones before it, never after.
-TIERS = ["shared", "network", "cluster", "addons", "data", "mesh", "kubeflow"]
+TIERS = ["shared", "network", "cluster", "addons", "data", "mesh", "kubeflow", "observability"]
 
 
 def _tier(module: str) -> str:

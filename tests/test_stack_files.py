@@ -17,6 +17,7 @@ from components.cluster.cluster import security_group_rules
 from components.config import PROJECT, parse
 from components.config.environments import ENVIRONMENTS
 from components.kubeflow import upstream
+from components.observability import container_insights
 from offline import plan
 from offline.analyzer import stack_findings
 from offline.engine import ROOT, StackResult, secret_value, stack_config, stacks
@@ -35,7 +36,8 @@ CHART_SERVICE_ACCOUNT = {
     "cluster-autoscaler": ("rbac", "serviceAccount", "name")}
 # The service accounts EKS add-ons run as (EKS user guide, each add-on's IAM section).
 ADDON_SERVICE_ACCOUNTS = {"vpc-cni": "aws-node", "aws-ebs-csi-driver": storage.EBS_CSI_SERVICE_ACCOUNT,
-                          "aws-efs-csi-driver": storage.EFS_CSI_SERVICE_ACCOUNT}
+                          "aws-efs-csi-driver": storage.EFS_CSI_SERVICE_ACCOUNT,
+                          container_insights.ADDON: container_insights.SERVICE_ACCOUNT}
 
 
 def _id(entry):

@@ -7,7 +7,7 @@ Tables about what the program creates (add-ons, keys, outputs) come from evaluat
 
 from __future__ import annotations
 
-import ast
+import inspect
 import json
 import re
 import sys
@@ -197,7 +197,7 @@ def _file_of(token: str) -> str:
 
 def _purpose(token: str) -> str:
     """The first sentence of the component's module docstring, after its name."""
-    doc = ast.get_docstring(ast.parse((ROOT / _file_of(token)).read_text())) or ""
+    doc = module_docstring(ROOT / _file_of(token))
     first = re.split(r"(?<=[a-z)])\. ", " ".join(doc.split()))[0].rstrip(".")
     return first.split(": ", 1)[-1]
 
@@ -232,7 +232,8 @@ def addons() -> str:
     for addon in sorted(result.of_type("aws:eks/addon:Addon"), key=lambda a: a.inputs["addonName"]):
         owner = _owner(result, addon)
         [identity] = addon.inputs.get("podIdentityAssociations") or [{}]
-        runs = f"kube-system / {identity['serviceAccount']}" if identity else "kube-system"
+        runs = f"{_role_namespace(result, identity['roleArn'])} / {identity['serviceAccount']}" if identity \
+            else "kube-system"
         purpose = "networking, DNS and Pod Identity for every pod" if owner.type == "mlplatform:cluster:Cluster" \
             else _purpose(owner.type)
         lines.append(_row(addon.inputs["addonName"], f"`{owner.type.split(':')[2]}` ({_file_of(owner.type)})",
@@ -249,6 +250,12 @@ def addons() -> str:
                           _purpose(owner.type), runs, f"chart {release.inputs['version']}",
                           _access(result, association.inputs["roleArn"]) if association else "none"))
     return "\n".join(lines)
+
+
+def _role_namespace(result: StackResult, role_arn: str) -> str:
+    """The namespace a Pod Identity role serves, as its description says (components/service_account_role.py)."""
+    role = result.one("aws:iam/role:Role", role_arn.rsplit("/", 1)[1])
+    return role.inputs["description"].rsplit(" ", 1)[1].split("/")[0]
 
 
 def keys() -> str:
@@ -311,8 +318,15 @@ def kubernetes_support() -> str:
 
 # ---- the code itself ---------------------------------------------------------------------------------------------
 
+def module_docstring(path: Path) -> str:
+    """A module's docstring, read with a pattern: ast.parse is not safe beside the threads the Pulumi runtime leaves
+    running in the test process ("AST constructor recursion depth mismatch", python/cpython#106905)."""
+    found = re.match(r'\s*(?:#[^\n]*\n\s*)*[rR]?"""(.*?)"""', path.read_text(), re.S)
+    return inspect.cleandoc(found.group(1)) if found else ""
+
+
 def _summary(path: Path) -> str:
-    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    doc = module_docstring(path)
     return " ".join(doc.split("\n\n")[0].split())
 
 
@@ -341,9 +355,26 @@ def layout() -> str:
     return "\n".join([*lines, "```"])
 
 
+def alarms() -> str:
+    """Every alarm rule: what it watches, when it fires, why, and which Container Insights mode it needs."""
+    from components.observability.alarms import RULES
+
+    result = _example("prod")
+    made = {a.inputs["name"].removeprefix(f"mlplatform-{result.stack}-") for a in result.of_type(
+        "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    dev = {a.inputs["name"].removeprefix("mlplatform-dev-") for a in _example("dev").of_type(
+        "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    lines = [_row("Alarm (named `<cluster>-<alarm>`)", "Watches", "Fires when", "Why", "In dev"), _row(*["---"] * 5)]
+    for rule in RULES.values():
+        assert any(name.startswith(rule.key) for name in made), rule.key
+        in_dev = "yes" if any(name.startswith(rule.key) for name in dev) else "no (needs `enhanced`)"
+        lines.append(_row(f"`{rule.key}`", rule.watches, rule.fires, rule.why, in_dev))
+    return "\n".join(lines)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "config": config_table, "environments": environments_table, "policies": policies,
     "security-groups": security_groups, "plan-summary": plan_summary, "addons": addons, "keys": keys,
     "outputs": outputs, "versions": versions, "kubernetes-support": kubernetes_support, "tests": tests,
-    "layout": layout,
+    "layout": layout, "alarms": alarms,
 }

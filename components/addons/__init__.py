@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.addons import cert_manager, external_secrets, load_balancer_controller
+from components.addons import cert_manager, external_secrets, load_balancer_controller, metrics_server
 from components.addons.cert_manager import CertManager, CertManagerArgs
 from components.addons.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.addons.external_secrets import ExternalSecrets, ExternalSecretsArgs
 from components.addons.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.addons.metrics_server import MetricsServer, MetricsServerArgs
 from components.addons.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
 from components.addons.storage import Storage, StorageArgs
 from components.cluster.cluster import Cluster
@@ -21,7 +22,8 @@ from components.network import Network
 from components.stack import StackContext
 
 # What the control plane calls on the nodes for the add-ons (the cluster's security groups open these ports).
-WEBHOOKS = (*load_balancer_controller.WEBHOOKS, *cert_manager.WEBHOOKS, *external_secrets.WEBHOOKS)
+WEBHOOKS = (*load_balancer_controller.WEBHOOKS, *cert_manager.WEBHOOKS, *external_secrets.WEBHOOKS,
+            *metrics_server.WEBHOOKS)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Addons:
     autoscaler: ClusterAutoscaler
     secrets: ExternalSecrets
     certificates: CertManager
+    metrics: MetricsServer
     gpus: NvidiaDevicePlugin | None  # when a node group has GPUs
 
 
@@ -51,4 +54,5 @@ def install(stack: StackContext, config: AddonsConfig, node_groups: tuple[NodeGr
         gpus = NvidiaDevicePlugin("nvidia-device-plugin", NvidiaDevicePluginArgs(cluster), opts=after_load_balancers)
     certificates = CertManager("cert-manager", CertManagerArgs(stack, cluster, config.dns, config.acme_email),
                                opts=after_load_balancers)
-    return Addons(storage, load_balancers, autoscaler, secrets, certificates, gpus)
+    metrics = MetricsServer("metrics-server", MetricsServerArgs(cluster), opts=stack.on_cluster())
+    return Addons(storage, load_balancers, autoscaler, secrets, certificates, metrics, gpus)

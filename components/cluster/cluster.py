@@ -38,6 +38,11 @@ class Webhook:
 KUBELET = Webhook(10250, "kubelet (logs, exec, metrics)")
 
 
+def container_logs_prefix(cluster_name: str) -> str:
+    """Where Container Insights writes the cluster's container, node and performance logs (its fixed layout)."""
+    return f"/aws/containerinsights/{cluster_name}/"
+
+
 @dataclass(frozen=True)
 class SecurityGroupRule:
     """One ingress rule: who (`source`) may reach which group (`target`) on what, and who needs it."""
@@ -127,6 +132,7 @@ class Cluster(Component):
     cluster_security_group_id: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
+    logs_key_arn: pulumi.Output[str]   # encrypts the cluster's log groups and its alarm topic
     provider: k8s.Provider
     node_groups: dict[str, NodeGroup]
 
@@ -207,12 +213,18 @@ class Cluster(Component):
             ]))
 
         # Created before the cluster so EKS writes into an encrypted group with a retention period instead
-        # of creating one that keeps logs forever, unencrypted.
+        # of creating one that keeps logs forever, unencrypted. The key is the cluster's for all its logs (its
+        # containers' too, under CONTAINER_LOGS) and for its alarms' notifications (the observability tier).
         log_group_name = f"/aws/eks/{cfg.name}/cluster"
         logs_key = customer_key(
             f"{name}-logs", parent=self, protect=stack.production,
-            description=f"Control-plane logs of EKS cluster {cfg.name}", alias=f"alias/{cfg.name}-eks-logs",
-            usage=account.apply(lambda a: [iam.key_use_by_cloudwatch_logs(stack.region, a, [log_group_name])]))
+            description=f"Logs (control plane, containers) and alarm notifications of EKS cluster {cfg.name}",
+            alias=f"alias/{cfg.name}-eks-logs",
+            usage=account.apply(lambda a: [
+                iam.key_use_by_cloudwatch_logs(stack.region, a, [log_group_name],
+                                               prefixes=[container_logs_prefix(cfg.name)]),
+                iam.key_use_by_cloudwatch_alarms(a)]))
+        self.logs_key_arn = logs_key.arn
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
             name=log_group_name,

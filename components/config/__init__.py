@@ -24,12 +24,14 @@ from components.config.environments import ENVIRONMENTS, PRODUCTION_REQUIREMENTS
 from components.config.kubeflow import ApplicationsConfig, KubeflowConfig, TeamConfig
 from components.config.mesh import CompanyIdpConfig, MeshConfig
 from components.config.network import MAX_AZS, NetworkConfig
+from components.config.observability import ObservabilityConfig
 from components.config.placeholders import placeholders
 
 __all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "placeholder_warnings", "role_name",
            "NetworkConfig", "ClusterConfig", "NodeGroupConfig", "AddonsConfig", "DnsConfig", "DataConfig",
            "DatabaseConfig", "ArtifactStoreConfig", "SessionCacheConfig", "MeshConfig", "CompanyIdpConfig",
-           "KubeflowConfig", "ApplicationsConfig", "TeamConfig", "Environment", "MAX_AZS", "SECTIONS"]
+           "KubeflowConfig", "ApplicationsConfig", "TeamConfig", "ObservabilityConfig", "Environment", "MAX_AZS",
+           "SECTIONS"]
 
 NodeGroups = tuple[NodeGroupConfig, ...]
 
@@ -44,6 +46,8 @@ SECTIONS: dict[str, tuple[Any, bool, str]] = {
     "mesh": (MeshConfig, True, "the front door (hostname, load balancer) and the login (first admin, company "
                                "identity provider)"),
     "kubeflow": (KubeflowConfig, False, "Kubeflow's applications and the teams that use them"),
+    "observability": (ObservabilityConfig, False, "metrics, container logs, alarms and who they reach, the cost "
+                                                  "export"),
 }
 EnvironmentName = Literal[tuple(ENVIRONMENTS)]  # type: ignore[valid-type]
 TagMap = dict[str, str]
@@ -68,6 +72,7 @@ class StackConfig:
     data: DataConfig
     mesh: MeshConfig
     kubeflow: KubeflowConfig
+    observability: ObservabilityConfig
 
     @property
     def production(self) -> bool:
@@ -147,7 +152,7 @@ def parse(raw: Mapping[str, Any], region: str | None, stack: str) -> StackConfig
     return StackConfig(stack=stack, environment=environment, region=region or "", tags=tags, **{
         "network": sections["network"], "cluster": sections["cluster"], "node_groups": sections["nodeGroups"],
         "addons": sections["addons"], "data": sections["data"], "mesh": sections["mesh"],
-        "kubeflow": sections["kubeflow"]})
+        "kubeflow": sections["kubeflow"], "observability": sections["observability"]})
 
 
 def _check_relations(problems: Problems, sections: dict[str, Any], context: Mapping[str, Any]) -> None:

@@ -56,6 +56,13 @@ KUBEFLOW_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": False},
     "prod": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": True},
 }
+# Container Insights' node, pod and GPU metrics are billed per observation, which grows with every pod: prod has
+# them; dev keeps the container logs (and the alarms on logs and on AWS's own metrics) inside its budget. Logs are
+# the bulk of what CloudWatch bills otherwise: dev keeps a week, prod a quarter.
+OBSERVABILITY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"containerInsights": "logs", "logRetentionDays": 7},
+    "prod": {"containerInsights": "enhanced", "logRetentionDays": 90},
+}
 ARTIFACT_STORE_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"noncurrentVersionDays": 30},
     "prod": {"noncurrentVersionDays": 90},

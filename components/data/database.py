@@ -61,6 +61,24 @@ def parameters(require_tls: bool) -> dict[str, str]:
     }
 
 
+# Memory of an RDS instance class by size, in GiB, for the families this platform sizes from (RDS user guide,
+# "DB instance classes", hardware specifications): burstable (t), general purpose (m); memory optimised (r) has twice
+# the m size's.
+_BURSTABLE_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+_GENERAL_GIB = {"large": 8, "xlarge": 16, "2xlarge": 32, "4xlarge": 64, "8xlarge": 128, "12xlarge": 192,
+                "16xlarge": 256, "24xlarge": 384}
+
+
+def default_max_connections(instance_class: str) -> int | None:
+    """MySQL's max_connections on RDS by default, {DBInstanceClassMemory/12582880} (RDS user guide, "Maximum number
+    of database connections"), taking the class's whole memory for DBInstanceClassMemory (which is a little less):
+    an upper bound. None for a family this table does not know."""
+    _, family, size = instance_class.split(".")
+    memory = {"t": _BURSTABLE_GIB.get(size), "m": _GENERAL_GIB.get(size),
+              "r": 2 * _GENERAL_GIB[size] if size in _GENERAL_GIB else None}.get(family[0])
+    return None if memory is None else memory * 2**30 // 12582880
+
+
 def bootstrap_script(require_tls: bool) -> str:
     """Idempotent: creates the databases and users if missing and (re)sets the users' passwords."""
     statements = [f"CREATE DATABASE IF NOT EXISTS `{db}`;" for dbs in DATABASE_GRANTS.values() for db in dbs]
@@ -96,6 +114,9 @@ class Database(Component):
     port: int
     kubeflow_secret_name: pulumi.Output[str]
     katib_secret_name: pulumi.Output[str]
+    identifier: str         # the RDS instance's (its metrics' DBInstanceIdentifier)
+    instance_class: str
+    allocated_storage_gib: int
     admin_secret_arn: pulumi.Output[str]  # managed and rotated by RDS
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -212,6 +233,9 @@ class Database(Component):
 
         self.address = instance.address
         self.port = PORT
+        self.identifier = identifier
+        self.instance_class = cfg.instance_class
+        self.allocated_storage_gib = cfg.allocated_storage_gib
         self.kubeflow_secret_name = kubeflow_secret.name
         self.katib_secret_name = katib_secret.name
         self.admin_secret_arn = admin_secret_arn

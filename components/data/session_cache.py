@@ -39,6 +39,7 @@ class SessionCache(Component):
     address: pulumi.Output[str]
     port: int
     secret_name: pulumi.Output[str]
+    node_ids: list[str]  # each node's cache cluster (its metrics' CacheClusterId)
 
     def __init__(self, name: str, args: SessionCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:session_cache:SessionCache", name, opts)
@@ -100,5 +101,7 @@ class SessionCache(Component):
 
         self.address = group.primary_endpoint_address
         self.port = PORT
+        # ElastiCache names a replication group's nodes <group id>-001, -002, ... (MemberClusters).
+        self.node_ids = [f"{group_id}-{index:03d}" for index in range(1, cfg.nodes + 1)]
         self.secret_name = secret.name
         self.register_outputs({"address": self.address})

@@ -35,7 +35,8 @@ def install(stack: StackContext, config: MeshConfig, dns: DnsConfig, cluster: Cl
     # exist: it exits when a source's CRDs are missing.
     records = ExternalDns("external-dns", ExternalDnsArgs(stack, cluster, dns, istio_crds=istio.crds),
                           opts=after_load_balancers)
-    front_door = FrontDoor("front-door", FrontDoorArgs(cluster, istio, config, addons.load_balancers,
-                                                       addons.certificates), opts=stack.on_cluster())
+    front_door = FrontDoor("front-door", FrontDoorArgs(cluster, istio, config, stack.name_prefix,
+                                                       addons.load_balancers, addons.certificates),
+                           opts=stack.on_cluster())
     auth = Auth("auth", AuthArgs(cluster, istio, config, addons.secrets, sessions), opts=stack.on_cluster())
     return Mesh(istio, records, front_door, auth)

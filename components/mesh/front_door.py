@@ -34,7 +34,13 @@ STATUS_PORT = 15021
 LB = "service.beta.kubernetes.io/aws-load-balancer-"
 
 
-def gateway_values(hostname: str, scheme: str) -> dict[str, Any]:
+def load_balancer_name(cluster_name: str) -> str:
+    """The NLB's name (at most 32 characters; a cluster name is at most 28): set once, at creation, through the
+    Service's annotation, so the alarms can find the load balancer the controller makes."""
+    return f"{cluster_name}-gw"
+
+
+def gateway_values(hostname: str, scheme: str, nlb_name: str) -> dict[str, Any]:
     """The gateway chart's values: Kubeflow's gateway identity (its policies select these exact labels and
     allow this exact service account) behind an NLB the load balancer controller creates."""
     return {
@@ -48,6 +54,7 @@ def gateway_values(hostname: str, scheme: str) -> dict[str, Any]:
                 f"{LB}type": "external",
                 f"{LB}nlb-target-type": "ip",
                 f"{LB}scheme": scheme,
+                f"{LB}name": nlb_name,
                 # Healthy means the gateway is ready, not merely that its port is open.
                 f"{LB}healthcheck-protocol": "http",
                 f"{LB}healthcheck-port": str(STATUS_PORT),
@@ -74,6 +81,7 @@ class FrontDoorArgs:
     cluster: Cluster
     istio: Istio
     config: MeshConfig  # the hostname (resolved by config validation) and the load balancer's scheme
+    cluster_name: str   # the configured name, which names the NLB
     load_balancers: LoadBalancerController  # it creates (and on destroy, deletes) the NLB
     certificates: CertManager               # its ClusterIssuer signs the gateway's certificate
 
@@ -81,17 +89,19 @@ class FrontDoorArgs:
 class FrontDoor(Component):
     """`ready`: the gateway's release (its Service, its NLB)."""
     url: str
+    load_balancer_name: str
 
     def __init__(self, name: str, args: FrontDoorArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:front_door:FrontDoor", name, opts)
         hostname = args.config.hostname
         assert hostname, "config validation resolves the hostname"
+        self.load_balancer_name = load_balancer_name(args.cluster_name)
         # After istiod (the gateway's pods are injected) and after the load balancer controller, so that
         # `pulumi destroy` removes the Service, and with it the NLB, while the controller still runs.
         gateway = helm_release(
             f"{name}-gateway", parent=self, chart=ISTIO_GATEWAY, release_name=upstream.GATEWAY_NAME,
             namespace=upstream.GATEWAY_NAMESPACE, create_namespace=False,
-            values=gateway_values(hostname, args.config.load_balancer_scheme),
+            values=gateway_values(hostname, args.config.load_balancer_scheme, self.load_balancer_name),
             depends_on=[args.istio.namespace, *args.istio.ready, *args.load_balancers.ready, *self.waits_for])
         k8s.apiextensions.CustomResource(
             f"{name}-certificate",

@@ -38,6 +38,9 @@ def mesh_config() -> dict[str, Any]:
     mesh it generates (trust domain, root namespace, discovery address)."""
     return {
         "accessLogFile": "/dev/stdout",
+        # One JSON object per request (Istio's default JSON fields), which Container Insights' Fluent Bit parses into
+        # `log_processed`: the front door's error-rate alarm counts them (components/observability/alarms.py).
+        "accessLogEncoding": "JSON",
         "enablePrometheusMerge": True,
         "trustDomain": upstream.TRUST_DOMAIN,
         "tcpKeepalive": {"time": "10s", "interval": "5s", "probes": 3},
