@@ -67,6 +67,7 @@ def test_the_addon_runs_without_application_signals_and_tolerates_the_gpu_taint(
         assert values["applicationSignals"] == {"enabled": False}
         assert values["manager"]["applicationSignals"]["autoMonitor"]["monitorAllServices"] is False
         assert values["containerInsights"] == {"enabled": metrics} and values["dcgmExporter"] == {"enabled": metrics}
+        assert values["containerLogs"] == {"enabled": True}  # Fluent Bit in both modes
         # the GPU nodes' taint, tolerated by every DaemonSet (an Exists toleration without a key matches any taint)
         tolerations = values["tolerations"]
         assert any(t.get("operator") == "Exists" and t.get("key") in (None, GPU_TAINT_KEY) and

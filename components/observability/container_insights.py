@@ -66,7 +66,8 @@ def log_groups(mode: str) -> tuple[str, ...]:
 
 def addon_configuration(mode: str) -> dict[str, Any]:
     """The add-on's values: enhanced Container Insights and the GPU exporter (the chart's defaults, stated) or, for
-    logs only, neither; never Application Signals. Keys as in the chart's values.yaml (applicationSignals.enabled;
+    logs only, neither; Fluent Bit's logs always; never Application Signals. Keys as in the chart's values.yaml at
+    71a298f (tolerations, containerInsights, dcgmExporter, containerLogs, applicationSignals .enabled;
     the documented opt-out manager.applicationSignals.autoMonitor.monitorAllServices, for add-on versions that
     still read it)."""
     metrics = mode == "enhanced"
@@ -75,6 +76,7 @@ def addon_configuration(mode: str) -> dict[str, Any]:
         "tolerations": [{"operator": "Exists"}],
         "containerInsights": {"enabled": metrics},
         "dcgmExporter": {"enabled": metrics},
+        "containerLogs": {"enabled": True},  # Fluent Bit, in either mode
         "applicationSignals": {"enabled": False},
         "manager": {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}},
     }
