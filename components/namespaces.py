@@ -16,6 +16,8 @@ EXTERNAL_DNS = "external-dns"
 EXTERNAL_SECRETS = "external-secrets"
 # The CloudWatch observability add-on (its agent, Fluent Bit and GPU exporter).
 CLOUDWATCH = "amazon-cloudwatch"
+# Stakater Reloader, which restarts the workloads whose Secrets change.
+RELOADER = "reloader"
 # The data tier's database bootstrap job.
 DATA = "mlplatform-data"
 # The mesh: Istio and its gateways, and Kubeflow's login (named as Kubeflow's manifests name them).
@@ -32,6 +34,6 @@ KNATIVE_SERVING = "knative-serving"
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
 
 RESERVED = frozenset({DEFAULT, KUBE_SYSTEM, KUBE_PUBLIC, KUBE_NODE_LEASE, CERT_MANAGER, EXTERNAL_DNS, EXTERNAL_SECRETS,
-                      CLOUDWATCH, DATA, ISTIO, DEX, OAUTH2_PROXY, KUBEFLOW, KUBEFLOW_SYSTEM, KNATIVE_SERVING})
+                      CLOUDWATCH, RELOADER, DATA, ISTIO, DEX, OAUTH2_PROXY, KUBEFLOW, KUBEFLOW_SYSTEM, KNATIVE_SERVING})
 # Where the platform's own pods run (its alarms watch these; the teams' namespaces are theirs).
 PLATFORM = RESERVED - {DEFAULT, KUBE_PUBLIC, KUBE_NODE_LEASE}

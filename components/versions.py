@@ -22,6 +22,11 @@ class KubernetesVersion:
 KUBERNETES_VERSIONS = {
     # renovate: datasource=docker depName=registry.k8s.io/autoscaling/cluster-autoscaler
     "1.35": KubernetesVersion(standard_support_ends="2027-03-27", cluster_autoscaler_image="v1.35.2"),
+    # EKS 1.36: released 2026-06-02, standard support to 2027-08-02 (EKS release calendar, as endoflife.date's
+    # products/amazon-eks.md records it). cluster-autoscaler-1.36.1 is kubernetes/autoscaler's newest 1.36 tag
+    # (2026-07-22); chart 9.59.0 carries the RBAC its new (off by default) features need.
+    # renovate: datasource=docker depName=registry.k8s.io/autoscaling/cluster-autoscaler
+    "1.36": KubernetesVersion(standard_support_ends="2027-08-02", cluster_autoscaler_image="v1.36.1"),
 }
 DEFAULT_KUBERNETES_VERSION = "1.35"
 
@@ -34,8 +39,8 @@ def minor(version: str) -> tuple[int, int]:
 # The Kubernetes versions each pinned component supports, where its project states a range; config
 # validation rejects a cluster version outside any of them, before anything is created.
 KUBERNETES_SUPPORT: dict[str, tuple[str, str]] = {
-    # cert-manager's support matrix (cert-manager.io/docs/releases): 1.20 supports 1.32-1.35 (website PR #2007);
-    # 1.21's 1.33-1.36 is as quoted by a third party (kupre v0.3.0 notes), unverified against cert-manager's page.
+    # cert-manager's support matrix (cert-manager.io/docs/releases, read in cert-manager/website): 1.21 supports
+    # 1.33-1.36.
     "cert-manager v1.21": ("1.33", "1.36"),
     # istio.io data/compatibility/supportStatus.yml: 1.30 supports 1.32-1.36 (istioctl MinK8SVersion = 32).
     "Istio 1.30": ("1.32", "1.36"),
@@ -43,6 +48,9 @@ KUBERNETES_SUPPORT: dict[str, tuple[str, str]] = {
     # tests/install_KinD_create_KinD_cluster_install_kustomize.sh); the release announcement says "1.35+".
     "Kubeflow 26.03.1": ("1.35", "1.36"),
 }
+# Not ranges, so not checked: external-secrets states the Kubernetes versions its CI tests each minor on (2.9: 1.36;
+# 2.8: 1.35-1.36; docs/introduction/stability-support.md) and supports only its newest minor. The load balancer
+# controller (1.22+), external-dns (1.33+) and the NVIDIA device plugin (1.10+) state only a minimum.
 
 # EKS managed add-ons. Each one's version is AWS's default for the cluster's Kubernetes minor at the time
 # the add-on is created (aws eks describe-addon-versions) and then kept: later runs do not drift. Pin one in
@@ -69,6 +77,8 @@ CERT_MANAGER = Chart("cert-manager", "https://charts.jetstack.io", "v1.21.1")
 CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.59.0")
 # renovate: datasource=helm depName=external-secrets registryUrl=https://charts.external-secrets.io
 EXTERNAL_SECRETS = Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0")
+# renovate: datasource=helm depName=reloader registryUrl=https://stakater.github.io/stakater-charts
+RELOADER = Chart("reloader", "https://stakater.github.io/stakater-charts", "2.2.16")
 # renovate: datasource=helm depName=nvidia-device-plugin registryUrl=https://nvidia.github.io/k8s-device-plugin
 NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0")
 

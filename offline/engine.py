@@ -334,9 +334,12 @@ class PlatformMocks(Mocks):
     the engine, and the policy pack, as unknowns.
     """
 
-    def __init__(self, region: str, preview: bool = False) -> None:
+    def __init__(self, region: str, preview: bool = False, caller: str | None = None) -> None:
         self.region = region
         self.preview = preview
+        # Who runs Pulumi (sts:GetCallerIdentity's ARN). The account id stays ACCOUNT, in which every ARN the
+        # program builds is made, so the tests' expected ARNs do not depend on the stack file's account.
+        self.caller = caller or f"arn:aws:iam::{ACCOUNT}:role/deployer"
 
     def new_resource(self, args: MockResourceArgs):
         name, inputs = args.name, dict(args.inputs)
@@ -360,8 +363,7 @@ class PlatformMocks(Mocks):
         if args.token == "aws:index/getPartition:getPartition":
             return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com"}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:role/deployer",
-                    "userId": "AROAEXAMPLE"}
+            return {"id": ACCOUNT, "accountId": ACCOUNT, "arn": self.caller, "userId": "AROAEXAMPLE:mlplatform"}
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -390,16 +392,31 @@ def stack_config(stack: str, program: Path = ROOT, stack_files: Path | None = No
     return copy.deepcopy(config)
 
 
+def _session(config: dict[str, Any]) -> str | None:
+    """An assumed-role session of the role a stack's deploys run as: its deploy role, else its first admin."""
+    cluster = config.get("mlplatform:cluster")
+    if not isinstance(cluster, dict):
+        return None
+    admins = cluster.get("adminRoleArns")
+    role = cluster.get("deployRoleArn") or (admins[0] if isinstance(admins, list) and admins else None)
+    if not isinstance(role, str) or role.count(":") < 5:
+        return None
+    account, name = role.split(":")[4], role.rsplit("/", 1)[-1]
+    return f"arn:aws:sts::{account}:assumed-role/{name}/mlplatform"
+
+
 def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
-             program: Path = ROOT, preview: bool = False, stack_files: Path | None = None) -> StackResult:
+             program: Path = ROOT, preview: bool = False, stack_files: Path | None = None,
+             caller: str | None = None) -> StackResult:
     """Run `program`/__main__.py for `stack` under mocks; `change` may edit the config first. The stack file is
     `stack_files`/Pulumi.<stack>.yaml (default: the program's own).
 
-    `preview=True` evaluates it as the first `pulumi preview` of the stack: computed outputs unknown."""
+    `preview=True` evaluates it as the first `pulumi preview` of the stack: computed outputs unknown. `caller` is
+    who runs it (an ARN); by default a session of the stack's deploy role, or of its first admin role."""
     project = yaml.safe_load((program / "Pulumi.yaml").read_text())["name"]
     config = stack_config(stack, program, stack_files)
     if change:
@@ -410,7 +427,7 @@ def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None,
     if str(program) not in sys.path:
         sys.path.insert(0, str(program))
     region = config.get("aws:region")
-    mocks = PlatformMocks(region if isinstance(region, str) else "us-east-1", preview)
+    mocks = PlatformMocks(region if isinstance(region, str) else "us-east-1", preview, caller or _session(config))
     disabled = config.get("pulumi:disable-default-providers") or []
     monitor = RecordingMonitor(mocks, disabled if isinstance(disabled, list) else json.loads(disabled))
     settings.ROOT.set(None)  # a fresh stack resource for each evaluation

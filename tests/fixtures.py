@@ -27,9 +27,9 @@ def stack_config(stack: str) -> dict[str, Any]:
 
 
 def evaluate(stack: str, change: Callable[[dict[str, Any]], None] | None = None, program: Path = ROOT,
-             preview: bool = False) -> StackResult:
+             preview: bool = False, caller: str | None = None) -> StackResult:
     directory = FIXTURES / "deployments" if program == DEPLOYMENTS else FIXTURES
-    return engine.evaluate(stack, change, program=program, preview=preview, stack_files=directory)
+    return engine.evaluate(stack, change, program=program, preview=preview, stack_files=directory, caller=caller)
 
 
 def rds_master_secret_arn(identifier: str) -> str:

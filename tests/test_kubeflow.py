@@ -90,14 +90,14 @@ def test_the_api_server_gets_explicitly_empty_keys_so_it_uses_pod_identity():
     assert env["OBJECTSTORECONFIG_SECURE"]["value"] == "true"
     assert env["OBJECTSTORECONFIG_HOST"]["valueFrom"]["configMapKeyRef"] == {"name": "kfp-aws-config",
                                                                              "key": "s3Endpoint"}
-    ui_env = [e for d in _patches("pipelines") if d.get("metadata", {}).get("name") == "ml-pipeline-ui"
+    ui_env = [e for d in _patches("pipelines") if d.get("metadata", {}).get("name") == "ml-pipeline-ui" and "spec" in d
               for e in d["spec"]["template"]["spec"]["containers"][0]["env"]]
     assert {e["name"] for e in ui_env if e.get("$patch") == "delete"} == {"MINIO_ACCESS_KEY", "MINIO_SECRET_KEY",
                                                                           "MINIO_NAMESPACE"}
 
 
 def _ui_env():
-    [ui] = [d for d in _patches("pipelines") if d.get("metadata", {}).get("name") == "ml-pipeline-ui"
+    [ui] = [d for d in _patches("pipelines") if d.get("metadata", {}).get("name") == "ml-pipeline-ui" and "spec" in d
             and any(e["name"] == "TENSORBOARD_PROXY_SIGNING_SECRET"
                     for e in d["spec"]["template"]["spec"]["containers"][0]["env"])]
     return {e["name"]: e for e in ui["spec"]["template"]["spec"]["containers"][0]["env"]}

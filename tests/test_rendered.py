@@ -4,6 +4,7 @@ the provider builds it; the tests skip without them, e.g. on a machine with no k
 import pytest
 
 from components import versions
+from components.addons import reloader
 from components.kubeflow import upstream
 from offline import renders
 
@@ -114,3 +115,47 @@ def test_the_pipelines_ui_runs_the_server_that_checks_namespaces_and_reads_no_se
         for rule in role.get("rules") or []:
             if "" in rule.get("apiGroups", []) or "*" in rule.get("apiGroups", []):
                 assert not {"secrets", "*"} & set(rule.get("resources", [])), (kind, name, rule)
+
+
+def _reads(pod: dict) -> tuple[set[str], set[str]]:
+    """The Secrets and ConfigMaps a pod spec reads: environment, envFrom, volumes."""
+    secrets, config_maps = set(), set()
+    for container in pod.get("containers", []) + pod.get("initContainers", []):
+        for env in container.get("env") or []:
+            source = env.get("valueFrom") or {}
+            secrets |= {source["secretKeyRef"]["name"]} if "secretKeyRef" in source else set()
+            config_maps |= {source["configMapKeyRef"]["name"]} if "configMapKeyRef" in source else set()
+        for env in container.get("envFrom") or []:
+            secrets |= {env["secretRef"]["name"]} if "secretRef" in env else set()
+            config_maps |= {env["configMapRef"]["name"]} if "configMapRef" in env else set()
+    for volume in pod.get("volumes") or []:
+        secrets |= {volume["secret"]["secretName"]} if "secret" in volume else set()
+        config_maps |= {volume["configMap"]["name"]} if "configMap" in volume else set()
+    return secrets, config_maps
+
+
+def test_every_reader_of_what_the_program_writes_restarts_when_it_changes(prod):
+    """A Deployment reads its Secrets and ConfigMaps at start: each one that reads an object the program writes (a
+    Secret, a Secret external-secrets syncs, a ConfigMap) names it in its Reloader annotation, so a rotation or a
+    changed endpoint reaches its pods."""
+    written: dict[str, set[tuple[str, str]]] = {"Secret": set(), "ConfigMap": set()}
+    for r in prod.resources:
+        metadata = r.inputs.get("metadata") or {}
+        if r.type == "kubernetes:core/v1:Secret" or r.type == "kubernetes:external-secrets.io/v1:ExternalSecret":
+            name = r.inputs.get("spec", {}).get("target", {}).get("name", metadata.get("name"))
+            written["Secret"].add((metadata.get("namespace"), name))
+        elif r.type == "kubernetes:core/v1:ConfigMap":
+            written["ConfigMap"].add((metadata.get("namespace"), metadata.get("name")))
+    checked = 0
+    for objects in renders.load().values():
+        for deployment in (o for o in objects if o["kind"] == "Deployment"):
+            namespace = deployment["metadata"].get("namespace")
+            annotations = deployment["metadata"].get("annotations") or {}
+            secrets, config_maps = _reads(deployment["spec"]["template"]["spec"])
+            for kind, names, key in (("Secret", secrets, reloader.SECRET_ANNOTATION),
+                                     ("ConfigMap", config_maps, reloader.CONFIG_MAP_ANNOTATION)):
+                ours = {n for n in names if (namespace, n) in written[kind]}
+                named = set(filter(None, annotations.get(key, "").split(",")))
+                assert ours <= named, (deployment["metadata"]["name"], kind, ours - named)
+                checked += len(ours)
+    assert checked >= 10

@@ -56,7 +56,7 @@ def test_components_follow_naming_and_parenting_conventions(each_stack):
         "mlplatform:pipelines:Pipelines", "mlplatform:notebooks:Notebooks", "mlplatform:katib:Katib",
         "mlplatform:trainer:Trainer", "mlplatform:team:Team", "mlplatform:metrics_server:MetricsServer",
         "mlplatform:alarms:Alarms", "mlplatform:container_insights:ContainerInsights",
-        "mlplatform:dashboard:Dashboard"} | (
+        "mlplatform:dashboard:Dashboard", "mlplatform:reloader:Reloader"} | (
         {"mlplatform:kserve:KServe"} if each_stack.stack == "prod" else set())
 
 

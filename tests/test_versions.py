@@ -30,21 +30,23 @@ def _renovate_finds(path: str, text: str) -> list[dict[str, str]]:
 
 
 def test_renovate_reads_every_pin_in_versions_py_with_its_current_value():
-    found = {d["depName"]: d for d in _renovate_finds("components/versions.py", VERSIONS)}
+    read = _renovate_finds("components/versions.py", VERSIONS)
+    found = {d["depName"]: d for d in read}
     charts = [v for v in vars(versions).values() if isinstance(v, versions.Chart) and v.repo != versions.ISTIO_REPO]
     for chart in charts:
         assert found[chart.name]["currentValue"] == chart.version and found[chart.name]["registryUrl"] == chart.repo
     assert found["istiod"]["currentValue"] == versions.ISTIO_VERSION
     assert found["https://github.com/kubeflow/community-distribution"]["currentDigest"] == versions.KUBEFLOW_REF
     assert found["public.ecr.aws/docker/library/mysql"]["currentValue"] == versions.MYSQL_CLIENT_IMAGE.rsplit(":")[1]
-    autoscaler = found["registry.k8s.io/autoscaling/cluster-autoscaler"]["currentValue"]
-    assert autoscaler == versions.KUBERNETES_VERSIONS[versions.DEFAULT_KUBERNETES_VERSION].cluster_autoscaler_image
+    # one cluster-autoscaler image per Kubernetes minor
+    autoscalers = [d["currentValue"] for d in read if d["depName"] == "registry.k8s.io/autoscaling/cluster-autoscaler"]
+    assert autoscalers == [v.cluster_autoscaler_image for v in versions.KUBERNETES_VERSIONS.values()]
     frontend = found["ghcr.io/kubeflow/kfp-frontend"]["currentValue"]
     assert frontend == versions.KFP_FRONTEND_IMAGE.rsplit(":")[1]
     assert len(found) == len(charts) + 5
     # every marker is read: one a pattern missed would leave its pin to rot
     markers = [line for line in VERSIONS.splitlines() if line.strip().startswith("# renovate:")]
-    assert len(markers) == len(found)
+    assert len(markers) == len(read)
 
 
 @pytest.mark.parametrize("overlay", sorted((ROOT / "components").glob("*/overlays/*/kustomization.yaml")),

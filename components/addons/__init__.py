@@ -15,6 +15,7 @@ from components.addons.external_secrets import ExternalSecrets, ExternalSecretsA
 from components.addons.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.addons.metrics_server import MetricsServer, MetricsServerArgs
 from components.addons.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs
+from components.addons.reloader import Reloader, ReloaderArgs
 from components.addons.storage import Storage, StorageArgs
 from components.cluster.cluster import Cluster
 from components.config import AddonsConfig, NodeGroupConfig
@@ -34,6 +35,7 @@ class Addons:
     secrets: ExternalSecrets
     certificates: CertManager
     metrics: MetricsServer
+    reloader: Reloader
     gpus: NvidiaDevicePlugin | None  # when a node group has GPUs
 
 
@@ -55,4 +57,5 @@ def install(stack: StackContext, config: AddonsConfig, node_groups: tuple[NodeGr
     certificates = CertManager("cert-manager", CertManagerArgs(stack, cluster, config.dns, config.acme_email),
                                opts=after_load_balancers)
     metrics = MetricsServer("metrics-server", MetricsServerArgs(cluster), opts=stack.on_cluster())
-    return Addons(storage, load_balancers, autoscaler, secrets, certificates, metrics, gpus)
+    reloader = Reloader("reloader", ReloaderArgs(cluster), opts=after_load_balancers)
+    return Addons(storage, load_balancers, autoscaler, secrets, certificates, metrics, reloader, gpus)

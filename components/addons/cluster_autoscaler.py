@@ -55,6 +55,8 @@ class ClusterAutoscaler(Component):
             policy=pulumi.Output.all(cluster.name, cluster.arn).apply(
                 lambda a: iam.cluster_autoscaler(a[0], nodegroup_arns(a[1]))),
             values={
+                # One may go at a time (the chart's default, stated: a drain must never wait on it).
+                "podDisruptionBudget": {"maxUnavailable": 1},
                 "cloudProvider": "aws",
                 "awsRegion": args.stack.region,
                 # Finds the groups EKS tagged k8s.io/cluster-autoscaler/enabled and .../<cluster>.

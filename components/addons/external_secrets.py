@@ -22,6 +22,9 @@ from components.versions import EXTERNAL_SECRETS
 NAMESPACE = namespaces.EXTERNAL_SECRETS
 SERVICE_ACCOUNT = "external-secrets"
 CLUSTER_SECRET_STORE = "aws-secrets-manager"
+# A changed value makes external-secrets refresh an ExternalSecret at once (external-secrets@v2.9.0
+# docs/api/externalsecret.md, "kubectl annotate es my-es force-sync=$(date +%s) --overwrite").
+FORCE_SYNC = "force-sync"
 WEBHOOKS = (Webhook(10250, "external-secrets webhook"),)  # the chart's default, the kubelet's port
 
 
@@ -80,9 +83,13 @@ class ExternalSecrets(Component):
 
     def sync(self, resource_name: str, *, parent: pulumi.Resource, name: str, namespace: str,
              remote_key: pulumi.Input[str], keys: Mapping[str, str], literals: Mapping[str, str] | None = None,
+             rotation: int | None = None,
              depends_on: Sequence[pulumi.Resource] = ()) -> k8s.apiextensions.CustomResource:
         """Keep the Kubernetes Secret <namespace>/<name> equal to one Secrets Manager secret: `keys` maps each key
-        of the Secret to a property of the remote (JSON) secret; `literals` are added as they are."""
+        of the Secret to a property of the remote (JSON) secret; `literals` are added as they are.
+
+        `rotation`: the remote value's credentials version. A new one re-syncs the Secret at once (external-secrets'
+        force-sync annotation) instead of within the hour, once `depends_on` (what applies the new value) is done."""
         target: dict[str, Any] = {"name": name, "creationPolicy": "Owner"}
         if literals:
             target["template"] = {"engineVersion": "v2", "mergePolicy": "Merge", "data": dict(literals)}
@@ -90,7 +97,9 @@ class ExternalSecrets(Component):
             resource_name,
             api_version="external-secrets.io/v1",
             kind="ExternalSecret",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=name, namespace=namespace,
+                annotations={FORCE_SYNC: f"credentials-v{rotation}"} if rotation is not None else None),
             spec={
                 "refreshInterval": "1h",
                 "secretStoreRef": {"kind": "ClusterSecretStore", "name": self.cluster_secret_store},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -13,9 +13,14 @@ def secret_name_prefix(cluster_name: str) -> str:
     return f"{cluster_name}/"
 
 
+class StoredSecret(NamedTuple):
+    secret: aws.secretsmanager.Secret
+    version: aws.secretsmanager.SecretVersion  # what a reader waits for, to read the current value
+
+
 def stored_secret(resource_name: str, *, parent: pulumi.Resource, cluster_name: pulumi.Input[str], path: str,
                   value: pulumi.Input[dict[str, Any]], description: str, kms_key_id: pulumi.Input[str],
-                  protect: bool) -> aws.secretsmanager.Secret:
+                  protect: bool) -> StoredSecret:
     """The secret is named <cluster>/<path> and encrypted with the stack's Secrets Manager key."""
     secret = aws.secretsmanager.Secret(
         resource_name,
@@ -26,11 +31,11 @@ def stored_secret(resource_name: str, *, parent: pulumi.Resource, cluster_name: 
         recovery_window_in_days=30 if protect else 0,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    aws.secretsmanager.SecretVersion(
+    version = aws.secretsmanager.SecretVersion(
         resource_name,
         secret_id=secret.id,
         # A secret end to end (pulumi-aws marks secret_string secret): encrypted in state, never shown.
         secret_string=pulumi.Output.json_dumps(value),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return secret
+    return StoredSecret(secret, version)

@@ -88,6 +88,27 @@ def security_group_rules(webhooks: Sequence[Webhook]) -> tuple[SecurityGroupRule
     return (API_FROM_NODES, *from_control_plane, BETWEEN_NODES)
 
 
+class NoAccess(pulumi.RunError):
+    """The identity running Pulumi has no access entry in the cluster."""
+
+
+def check_access(caller_arn: str, access_role_arns: Sequence[str]) -> str:
+    """`caller_arn` (sts:GetCallerIdentity) if it is one of the roles given access: an assumed-role session of one
+    (arn:aws:sts::<account>:assumed-role/<name>/<session>; a role's path is not in it), or the role itself.
+    Otherwise NoAccess, naming the roles to assume."""
+    parts = caller_arn.split(":")
+    account, resource = (parts[4], parts[5]) if len(parts) >= 6 else ("", caller_arn)
+    kind, _, rest = resource.partition("/")
+    name = rest.split("/")[0] if kind == "assumed-role" else rest.rsplit("/", 1)[-1] if kind == "role" else None
+    allowed = {(arn.split(":")[4], role_name(arn)) for arn in access_role_arns}
+    if name is not None and (account, name) in allowed:
+        return caller_arn
+    raise NoAccess(
+        f"{caller_arn} has no access entry in this cluster, so every Kubernetes resource would fail with "
+        f"Unauthorized. Run as one of {', '.join(sorted(access_role_arns))} (assume it, or `aws sso login` to it), "
+        "or add your role to cluster.adminRoleArns.")
+
+
 def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> dict:
     """A kubeconfig built only from the cluster's identity.
 
@@ -161,9 +182,13 @@ class Cluster(Component):
         # times out (pulumi-eks#1819), so it waits for the node groups.
         coredns = self._addon(name, cfg, cluster_name, "coredns", depends_on=list(self.node_groups.values()))
 
+        # Preflight: whoever runs this must be one of the roles given access, or every Kubernetes resource fails
+        # with Unauthorized minutes into the run. The provider's kubeconfig waits for the check.
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
         config_json = pulumi.Output.all(
+            caller.apply(lambda arn: check_access(arn, cfg.access_role_arns)),
             eks_cluster.name, eks_cluster.endpoint, eks_cluster.certificate_authority.data,
-        ).apply(lambda a: json.dumps(kubeconfig(a[0], a[1], a[2], args.stack.region)))
+        ).apply(lambda a: json.dumps(kubeconfig(a[1], a[2], a[3], args.stack.region)))
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=config_json, opts=self.child())
 
         self.name = cluster_name

@@ -32,6 +32,9 @@ class DatabaseConfig(ConfigModel):
         description="retention of the error and slow-query logs RDS exports")
     monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = Field(
         description="enhanced monitoring: OS metrics every this many seconds")
+    credentials_version: StrictInt = Field(1, ge=1, description=(
+        "raise by one to rotate the Kubeflow users' passwords: new ones in Secrets Manager, set on the users by the "
+        "bootstrap Job, the Kubernetes Secrets re-synced at once and their readers restarted (docs/data.md)"))
 
     @field_validator("require_tls")
     @classmethod
@@ -62,6 +65,9 @@ class SessionCacheConfig(ConfigModel):
     node_type: str = text(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "an ElastiCache node type such as cache.t4g.small",
                           "ElastiCache node type")
     nodes: StrictInt = Field(ge=1, le=6, description="nodes: a primary and replicas in other AZs; prod 2 or more")
+    credentials_version: StrictInt = Field(1, ge=1, description=(
+        "raise by one to rotate the cache's AUTH token: a new one in Secrets Manager and on the cache (the previous "
+        "stays valid until the next rotation), re-synced at once and oauth2-proxy restarted (docs/data.md)"))
 
 
 class ArtifactStoreConfig(ConfigModel):

@@ -63,6 +63,12 @@ OBSERVABILITY_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"containerInsights": "logs", "logRetentionDays": 7},
     "prod": {"containerInsights": "enhanced", "logRetentionDays": 90},
 }
+# istiod serves every pod's sidecar injection: prod keeps two, so a node drain (an upgrade) never leaves the mesh
+# without it, and the chart's PodDisruptionBudget (made only above one replica) lets one go at a time.
+MESH_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"istiodReplicas": 1},
+    "prod": {"istiodReplicas": 2},
+}
 ARTIFACT_STORE_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"noncurrentVersionDays": 30},
     "prod": {"noncurrentVersionDays": 90},

@@ -17,7 +17,7 @@ QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$"
 RESERVED_NAMESPACES = frozenset({
     "default", "kube-system", "kube-public", "kube-node-lease", "kubeflow", "kubeflow-system", "istio-system",
     "auth", "oauth2-proxy", "cert-manager", "external-dns", "external-secrets", "knative-serving",
-    "mlplatform-data", "amazon-cloudwatch"})
+    "mlplatform-data", "amazon-cloudwatch", "reloader"})
 
 
 class ApplicationsConfig(ConfigModel):

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic.config import JsonDict
 
+from components.config import environments
 from components.config.addons import DOMAIN_PATTERN, EMAIL_PATTERN
 from components.config.base import ConfigModel, text
 
@@ -27,6 +28,7 @@ class CompanyIdpConfig(ConfigModel):
 
 
 class MeshConfig(ConfigModel):
+    ENVIRONMENT_DEFAULTS = environments.MESH_DEFAULTS
     DERIVED_DEFAULTS = {"hostname": "kubeflow.<addons.dns.domain>"}
 
     hostname: str | None = text(DOMAIN_PATTERN, "a DNS name such as kubeflow.ml.example.com",
@@ -39,3 +41,5 @@ class MeshConfig(ConfigModel):
                             "generated (stack output kubeflow_admin)")
     company_idp: CompanyIdpConfig | None = Field(None, description="optional: sign in with your company's OIDC "
                                                                    "provider as well")
+    istiod_replicas: int = Field(ge=1, le=5, description="istiod's minimum replicas (it autoscales to 5); two or "
+                                                         "more keep sidecar injection up while a node drains")

@@ -79,6 +79,13 @@ def default_max_connections(instance_class: str) -> int | None:
     return None if memory is None else memory * 2**30 // 12582880
 
 
+CREDENTIALS_VERSION = "mlplatform.io/credentials-version"
+
+
+def bootstrap_secret_name(credentials_version: int) -> str:
+    return f"mysql-bootstrap-v{credentials_version}"
+
+
 def bootstrap_script(require_tls: bool) -> str:
     """Idempotent: creates the databases and users if missing and (re)sets the users' passwords."""
     statements = [f"CREATE DATABASE IF NOT EXISTS `{db}`;" for dbs in DATABASE_GRANTS.values() for db in dbs]
@@ -115,6 +122,7 @@ class Database(Component):
     kubeflow_secret_name: pulumi.Output[str]
     katib_secret_name: pulumi.Output[str]
     identifier: str         # the RDS instance's (its metrics' DBInstanceIdentifier)
+    credentials_version: int  # the Kubeflow users' passwords' (config database.credentialsVersion)
     instance_class: str
     allocated_storage_gib: int
     admin_secret_arn: pulumi.Output[str]  # managed and rotated by RDS
@@ -166,8 +174,10 @@ class Database(Component):
             opts=child)
 
         # The admin password is RDS's own: generated, kept in Secrets Manager and rotated every 7 days by RDS,
-        # never seen by Pulumi. The Kubeflow users' passwords are generated here.
-        passwords = {user: random.RandomPassword(f"{name}-{user}-password", length=32, special=False, opts=child)
+        # never seen by Pulumi. The Kubeflow users' passwords are generated here, again for each credentialsVersion.
+        passwords = {user: random.RandomPassword(f"{name}-{user}-password", length=32, special=False,
+                                                 keepers={"credentialsVersion": str(cfg.credentials_version)},
+                                                 opts=child)
                      for user in (KUBEFLOW_USER, KATIB_USER)}
 
         instance = aws.rds.Instance(
@@ -215,11 +225,11 @@ class Database(Component):
             return pulumi.Output.all(instance.address, passwords[user].result).apply(
                 lambda a: {"username": user, "password": a[1], "host": a[0], "port": str(PORT)})
 
-        kubeflow_secret = stored_secret(
+        kubeflow_secret, kubeflow_version = stored_secret(
             f"{name}-kubeflow-secret", parent=self, cluster_name=prefix, path="kubeflow/mysql",
             value=credentials(KUBEFLOW_USER), description="Kubeflow Pipelines and ML Metadata database user",
             kms_key_id=args.secrets.key_arn, protect=stack.production)
-        katib_secret = stored_secret(
+        katib_secret, katib_version = stored_secret(
             f"{name}-katib-secret", parent=self, cluster_name=prefix, path="kubeflow/katib-mysql",
             value=credentials(KATIB_USER), description="Katib database user", kms_key_id=args.secrets.key_arn,
             protect=stack.production)
@@ -229,7 +239,10 @@ class Database(Component):
 
         credentials_by_user = {ADMIN_USER: admin_secret_arn, KUBEFLOW_USER: kubeflow_secret.name,
                                KATIB_USER: katib_secret.name}
-        self.ready = [self._bootstrap(name, args, instance, credentials_by_user, admin_read)]
+        # Once the users have their passwords (the bootstrap Job ran with these versions), their readers may sync.
+        self.ready = [self._bootstrap(name, args, instance, credentials_by_user,
+                                      [admin_read, kubeflow_version, katib_version])]
+        self.credentials_version = cfg.credentials_version
 
         self.address = instance.address
         self.port = PORT
@@ -242,23 +255,30 @@ class Database(Component):
         self.register_outputs({"address": self.address, "admin_secret_arn": self.admin_secret_arn})
 
     def _bootstrap(self, name: str, args: DatabaseArgs, instance: aws.rds.Instance,
-                   secrets: dict[str, pulumi.Input[str]], admin_read: pulumi.Resource) -> k8s.batch.v1.Job:
+                   secrets: dict[str, pulumi.Input[str]], stored: list[pulumi.Resource]) -> k8s.batch.v1.Job:
         """A Job in the cluster (the database is reachable only from the nodes) that creates the
         databases and users. Its credentials come from Secrets Manager through external-secrets: the admin's
-        from the secret RDS manages (so it works across RDS's rotations), the users' from ours."""
+        from the secret RDS manages (so it works across RDS's rotations), the users' from ours.
+
+        Each credentials version has its own Secret (mysql-bootstrap-v<N>), made fresh from Secrets Manager once the
+        new passwords are stored there, and so its own Job: raising database.credentialsVersion replaces the Job,
+        which sets the new passwords, and only then do the users' readers re-sync (Database.ready)."""
         # Like everything in the cluster, after the nodes and after the deployer's access entry.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=BOOTSTRAP_NAMESPACE, labels=namespaces.RESTRICTED),
             opts=self.child(depends_on=args.cluster.ready))
-        env_secret = "mysql-bootstrap"
+        version = args.config.credentials_version
+        env_secret = bootstrap_secret_name(version)
         remote = [("ADMIN_USER", ADMIN_USER, "username"), ("MYSQL_PWD", ADMIN_USER, "password"),
                   ("KFP_PASSWORD", KUBEFLOW_USER, "password"), ("KATIB_PASSWORD", KATIB_USER, "password")]
         external_secret = k8s.apiextensions.CustomResource(
             f"{name}-bootstrap-credentials",
             api_version="external-secrets.io/v1",
             kind="ExternalSecret",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=env_secret, namespace=BOOTSTRAP_NAMESPACE),
+            # Ready once external-secrets has filled the Secret: the Job must not start before.
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=env_secret, namespace=BOOTSTRAP_NAMESPACE,
+                                                annotations={"pulumi.com/waitFor": "condition=Ready"}),
             spec={
                 "refreshInterval": "1h",
                 "secretStoreRef": {"kind": "ClusterSecretStore", "name": args.secrets.cluster_secret_store},
@@ -266,10 +286,11 @@ class Database(Component):
                 "data": [{"secretKey": env, "remoteRef": {"key": secrets[user], "property": prop}}
                          for env, user, prop in remote],
             },
-            opts=self.child(depends_on=[namespace, *args.secrets.ready, admin_read]))
+            opts=self.child(depends_on=[namespace, *args.secrets.ready, *stored]))
         return k8s.batch.v1.Job(
             f"{name}-bootstrap",
-            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=BOOTSTRAP_NAMESPACE, labels={"app": "mysql-bootstrap"}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=BOOTSTRAP_NAMESPACE, labels={"app": "mysql-bootstrap"},
+                                                annotations={CREDENTIALS_VERSION: str(version)}),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=6,
                 template=k8s.core.v1.PodTemplateSpecArgs(

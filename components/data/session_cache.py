@@ -40,6 +40,7 @@ class SessionCache(Component):
     port: int
     secret_name: pulumi.Output[str]
     node_ids: list[str]  # each node's cache cluster (its metrics' CacheClusterId)
+    credentials_version: int  # the AUTH token's (config sessionCache.credentialsVersion)
 
     def __init__(self, name: str, args: SessionCacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:session_cache:SessionCache", name, opts)
@@ -62,7 +63,10 @@ class SessionCache(Component):
             f"{name}-subnets", subnet_ids=net.database_subnet_ids,
             description="Isolated data subnets (no route to the internet)", opts=child)
 
-        token = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=child)
+        # A new token for each credentialsVersion. ROTATE adds it beside the one in use (both are accepted), so
+        # oauth2-proxy keeps working until it restarts with the new one; the next rotation drops the older.
+        token = random.RandomPassword(f"{name}-auth-token", length=64, special=False,
+                                      keepers={"credentialsVersion": str(cfg.credentials_version)}, opts=child)
         group_id = f"{stack.name_prefix}-sessions"
         group = aws.elasticache.ReplicationGroup(
             f"{name}-valkey",
@@ -82,6 +86,7 @@ class SessionCache(Component):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=token.result,  # a secret end to end: RandomPassword.result and auth_token are both marked secret
+            auth_token_update_strategy="ROTATE",
             snapshot_retention_limit=7 if stack.production else 0,
             snapshot_window="02:00-03:00",
             maintenance_window="sun:05:30-sun:06:30",
@@ -90,7 +95,7 @@ class SessionCache(Component):
             apply_immediately=not stack.production,
             opts=stateful,
         )
-        secret = stored_secret(
+        secret, stored = stored_secret(
             f"{name}-secret", parent=self, cluster_name=stack.name_prefix, path="kubeflow/session-cache",
             value=pulumi.Output.all(group.primary_endpoint_address, token.result).apply(
                 lambda a: {"host": a[0], "port": str(PORT), "password": a[1],
@@ -103,5 +108,8 @@ class SessionCache(Component):
         self.port = PORT
         # ElastiCache names a replication group's nodes <group id>-001, -002, ... (MemberClusters).
         self.node_ids = [f"{group_id}-{index:03d}" for index in range(1, cfg.nodes + 1)]
+        self.credentials_version = cfg.credentials_version
+        # The token is on the cache and in Secrets Manager: readers may sync.
+        self.ready = [group, stored]
         self.secret_name = secret.name
         self.register_outputs({"address": self.address})

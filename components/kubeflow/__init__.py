@@ -56,7 +56,13 @@ def install(stack: StackContext, config: KubeflowConfig, cluster: Cluster, addon
     if on.kserve:
         # Named before the component took its application's name; the name is the resources' identity.
         applications["kserve"] = KServe("serving", KServeArgs(platform, mesh.istio), opts=opts)
+    # A team's namespace is where users' notebooks claim volumes, their InferenceServices make load balancers and
+    # the applications' custom resources carry finalizers: it waits for the storage drivers, the load balancer
+    # controller and every application, so `pulumi destroy` deletes it (and what is in it) while they still run.
+    in_use_by_teams = [*addons.storage.ready, *addons.load_balancers.ready,
+                       *(r for application in applications.values() for r in application.ready)]
     teams = {team.name: Team(f"team-{team.name}", TeamArgs(stack, team, cluster, platform, data.artifacts,
-                                                            pipelines=on.pipelines), opts=opts)
+                                                            pipelines=on.pipelines),
+                             opts=stack.on_cluster(depends_on=in_use_by_teams))
              for team in config.teams}
     return Kubeflow(platform, applications, teams)

@@ -40,7 +40,7 @@ class Katib(Component):
             keys={"DB_USER": "username", "DB_PASSWORD": "password", "KATIB_MYSQL_DB_HOST": "host",
                   "KATIB_MYSQL_DB_PORT": "port"},
             literals={"KATIB_MYSQL_DB_DATABASE": KATIB_DATABASE},
-            depends_on=[*args.platform.ready])
+            rotation=args.database.credentials_version, depends_on=[*args.platform.ready, *args.database.ready])
         self.ready = [overlay(f"{name}-katib", parent=self, path=OVERLAY,
                               depends_on=[credentials, *args.platform.ready, *self.waits_for])]
         self.register_outputs({})

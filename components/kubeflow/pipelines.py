@@ -63,7 +63,7 @@ class Pipelines(Component):
         credentials = args.secrets.sync(
             f"{name}-database-credentials", parent=self, name=DATABASE_SECRET, namespace=KUBEFLOW_NAMESPACE,
             remote_key=args.database.kubeflow_secret_name, keys={"username": "username", "password": "password"},
-            depends_on=[*args.platform.ready])
+            rotation=args.database.credentials_version, depends_on=[*args.platform.ready, *args.database.ready])
         signing_key = random.RandomPassword(f"{name}-ui-proxy-signing", length=48, special=False,
                                             opts=self.child())
         signing = k8s.core.v1.Secret(

@@ -30,7 +30,7 @@ class Mesh:
 def install(stack: StackContext, config: MeshConfig, dns: DnsConfig, cluster: Cluster, addons: Addons,
          sessions: SessionCache) -> Mesh:
     after_load_balancers = stack.on_cluster(depends_on=addons.load_balancers.ready)
-    istio = Istio("istio", IstioArgs(cluster), opts=after_load_balancers)
+    istio = Istio("istio", IstioArgs(cluster, config.istiod_replicas), opts=after_load_balancers)
     # external-dns publishes the front door's record. It watches Istio's gateways too, so it starts once their CRDs
     # exist: it exits when a source's CRDs are missing.
     records = ExternalDns("external-dns", ExternalDnsArgs(stack, cluster, dns, istio_crds=istio.crds),

@@ -133,8 +133,8 @@ class Auth(Component):
             args.secrets.sync(
                 f"{name}-oauth2-proxy-redis", parent=self, name=OAUTH2_PROXY_REDIS,
                 namespace=upstream.OAUTH2_PROXY_NAMESPACE, remote_key=args.sessions.secret_name,
-                keys={"url": "url", "password": "password"},
-                depends_on=[created[upstream.OAUTH2_PROXY_NAMESPACE]]),
+                keys={"url": "url", "password": "password"}, rotation=args.sessions.credentials_version,
+                depends_on=[created[upstream.OAUTH2_PROXY_NAMESPACE], *args.sessions.ready]),
             # Machine clients (pipelines SDK, CI) present a service-account token of this cluster.
             k8s.apiextensions.CustomResource(
                 f"{name}-m2m-token-issuer",

@@ -59,7 +59,10 @@ def mesh_config() -> dict[str, Any]:
     }
 
 
-def istiod_values() -> dict[str, Any]:
+def istiod_values(replicas: int = 1) -> dict[str, Any]:
+    """Kubeflow's istiod settings. Above one replica the chart adds a PodDisruptionBudget of minAvailable 1
+    (istio@1.30.1 istio-discovery/templates/poddisruptionbudget.yaml, pdb.minAvailable in values.yaml), which lets
+    a drain evict one pod at a time; at one replica it adds none, so nothing blocks a drain."""
     return {
         "global": {
             **_images(),
@@ -81,8 +84,8 @@ def istiod_values() -> dict[str, Any]:
         },
         "seccompProfile": RUNTIME_DEFAULT,
         "resources": {"requests": {"cpu": "500m", "memory": "2048Mi"}},
-        "autoscaleMin": 1,
-        "autoscaleMax": 5,
+        "autoscaleMin": replicas,
+        "autoscaleMax": max(5, replicas),
         "meshConfig": mesh_config(),
     }
 
@@ -103,6 +106,7 @@ def cni_values() -> dict[str, Any]:
 @dataclass
 class IstioArgs:
     cluster: Cluster
+    istiod_replicas: int = 1
 
 
 class Istio(Component):
@@ -135,6 +139,6 @@ class Istio(Component):
         # init container needs it), while istiod itself, not injected, starts alongside it.
         istiod = helm_release(
             f"{name}-istiod", parent=self, chart=ISTIOD, release_name="istiod", namespace=NAMESPACE,
-            create_namespace=False, values=istiod_values(), depends_on=[self.crds, *waits])
+            create_namespace=False, values=istiod_values(args.istiod_replicas), depends_on=[self.crds, *waits])
         self.ready = [istiod, cni]
         self.register_outputs({})
