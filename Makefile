@@ -8,7 +8,7 @@ PYTHON_VERSION := $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version
 INSTALLED      := $(VENV)/installed-python$(PYTHON_VERSION)
 NEEDS_PULUMI   := command -v pulumi >/dev/null || { echo "error: the Pulumi CLI is not installed. Install it (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh), then log in to a state backend: pulumi login (Pulumi Cloud) or pulumi login s3://<bucket>" >&2; exit 1; }; pulumi whoami >/dev/null 2>&1 || { echo "error: the Pulumi CLI is not logged in to a state backend: pulumi login (Pulumi Cloud) or pulumi login s3://<bucket>" >&2; exit 1; }
 
-.PHONY: help test lint plan generate bench upstream renders preview up clean
+.PHONY: help test lint plan generate upgrade bench upstream renders preview up clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -40,6 +40,9 @@ plan: $(INSTALLED)  ## what STACK creates, its policy verdicts, monthly cost and
 
 generate: $(INSTALLED)  ## rewrite what is derived from the code and the stack files: schema, docs, plans
 	$(PYTHON) -m tools.generate
+
+upgrade: $(INSTALLED)  ## rehearse STACK's Kubernetes upgrade to TO (e.g. TO=1.36): what changes, in order
+	$(PYTHON) -m offline.upgrade $(STACK) $(TO)
 
 bench: $(INSTALLED)  ## how long evaluating, the policy pack and make plan take, per stack and per team
 	$(PYTHON) -m tools.bench

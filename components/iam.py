@@ -485,3 +485,54 @@ def alarm_topic_policy(topic_arn: str, region: str, account_id: str) -> Document
                            "StringEquals": {"aws:SourceAccount": account_id}}},
         ],
     }
+
+
+def pod_role_boundary(region: str, account_id: str, cluster_name: str) -> Document:
+    """The permissions boundary of the Pod Identity roles whose policies are this program's documents (the
+    controllers', Pipelines', Container Insights', the teams'): the most any of them may ever do, whatever a change
+    writes into its policy. Their effective permissions are what both allow.
+
+    Each statement covers what the documents above grant, by their sources (load balancer controller, external-dns,
+    cert-manager, cluster-autoscaler, external-secrets, Container Insights, Pipelines and the teams' artifacts),
+    widened only to verbs of the same kind, and scoped to this stack where the service allows it: the buckets, the
+    secrets, the container log groups named after the cluster. Source for the mechanism: IAM User Guide,
+    "Permissions boundaries for IAM entities"."""
+    prefix = f"arn:aws:s3:::{cluster_name}-"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Read", "Effect": "Allow", "Resource": "*", "Action": [
+                "ec2:Describe*", "ec2:Get*", "elasticloadbalancing:Describe*", "autoscaling:Describe*",
+                "eks:Describe*", "acm:Describe*", "acm:List*", "route53:Get*", "route53:List*",
+                "iam:GetServerCertificate", "iam:ListServerCertificates", "logs:DescribeLogGroups"]},
+            {"Sid": "LoadBalancers", "Effect": "Allow", "Resource": "*", "Action": [
+                "elasticloadbalancing:Create*", "elasticloadbalancing:Delete*", "elasticloadbalancing:Modify*",
+                "elasticloadbalancing:Set*", "elasticloadbalancing:Add*", "elasticloadbalancing:Remove*",
+                "elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets",
+                "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup", "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:RevokeSecurityGroupIngress", "ec2:CreateTags", "ec2:DeleteTags"]},
+            {"Sid": "LoadBalancerServiceRole", "Effect": "Allow", "Resource": "*",
+             "Action": "iam:CreateServiceLinkedRole",
+             "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}},
+            {"Sid": "NodeGroupSizes", "Effect": "Allow", "Resource": "*", "Action": [
+                "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]},
+            {"Sid": "DnsRecords", "Effect": "Allow", "Resource": "arn:aws:route53:::hostedzone/*",
+             "Action": "route53:ChangeResourceRecordSets"},
+            {"Sid": "ContainerInsights", "Effect": "Allow", "Resource": "*", "Action": "cloudwatch:PutMetricData",
+             "Condition": {"StringEquals": {"cloudwatch:namespace": "ContainerInsights"}}},
+            {"Sid": "ContainerLogs", "Effect": "Allow",
+             "Resource": log_group_arn(region, account_id, f"/aws/containerinsights/{cluster_name}/*"),
+             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                        "logs:DescribeLogStreams"]},
+            {"Sid": "StackBuckets", "Effect": "Allow", "Resource": [f"{prefix}*", f"{prefix}*/*"], "Action": [
+                "s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject",
+                "s3:AbortMultipartUpload"]},
+            {"Sid": "StackSecrets", "Effect": "Allow", "Action": [
+                "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+                "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy"],
+             "Resource": [f"arn:aws:secretsmanager:{region}:{account_id}:secret:{cluster_name}/*",
+                          f"arn:aws:secretsmanager:{region}:{account_id}:secret:rds!*"]},
+            {"Sid": "StackKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+             "Resource": f"arn:aws:kms:{region}:{account_id}:key/*"},
+        ],
+    }

@@ -28,6 +28,8 @@ class ServiceAccountRoleArgs:
     # standalone association for the same service account fails with "Association already exists".
     association_by_addon: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    # The cap on what `policy` may ever grant (Cluster.role_boundary_arn); AWS managed policies are capped by AWS.
+    boundary: pulumi.Input[str] | None = None
 
 
 class ServiceAccountRole(Component):
@@ -43,11 +45,15 @@ class ServiceAccountRole(Component):
         child = self.child()
         if not args.managed_policy_arns and args.policy is None:
             raise ValueError(f"{name}: a service account role needs a managed policy or a document")
+        if args.policy is not None and args.boundary is None:
+            raise ValueError(f"{name}: a role with a policy of the program's own is capped: boundary=<the cluster's "
+                             "role_boundary_arn>")
 
         role = aws.iam.Role(
             name,
             assume_role_policy=iam.to_json(iam.pod_identity_trust()),
             description=f"EKS Pod Identity role for {args.namespace}/{args.service_account}",
+            permissions_boundary=args.boundary,
             tags=args.tags,
             opts=child,
         )

@@ -351,6 +351,7 @@ FREE: dict[str, str] = {
     "aws:iam/role:Role": "IAM has no charge",
     "aws:iam/rolePolicy:RolePolicy": "IAM has no charge",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM has no charge",
+    "aws:iam/policy:Policy": "IAM has no charge",
     "aws:ec2/vpc:Vpc": "no charge for the VPC itself",
     "aws:ec2/subnet:Subnet": "no charge",
     "aws:ec2/routeTable:RouteTable": "no charge",

@@ -12,7 +12,9 @@ from components.addons.reloader import CONFIG_MAP_ANNOTATION, SECRET_ANNOTATION
 from components.cluster.cluster import NoAccess, check_access
 from components.data.database import CREDENTIALS_VERSION, bootstrap_secret_name
 from components.kubeflow import upstream
-from offline import renders
+from offline import renders, upgrade
+from offline.engine import ACCOUNT
+from offline.iam_eval import decide
 from tests.fixtures import evaluate
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -222,3 +224,73 @@ def test_a_caller_without_access_stops_the_run_before_any_kubernetes_resource():
     assert isinstance(result.error, NoAccess) or "has no access entry" in str(result.error)
     assert "cluster.adminRoleArns" in str(result.error)
     assert not [r for r in result.resources if r.type.startswith("kubernetes:") and r.custom]
+
+
+# ---- upgrades ----------------------------------------------------------------------------------------------------
+
+def test_an_upgrade_rehearsal_lists_the_control_plane_then_the_nodes_then_the_autoscaler(dev):
+    after = evaluate("dev", lambda c: c["mlplatform:cluster"].update(kubernetesVersion="1.36"))
+    steps = upgrade.changes(dev, after)
+    kinds = [s.resource.type for s in steps]
+    groups = len(dev.of_type("aws:eks/nodeGroup:NodeGroup"))
+    assert kinds == ["aws:eks/cluster:Cluster", *["aws:eks/nodeGroup:NodeGroup"] * groups, RELEASE]
+    assert steps[0].fields == {"version": ("1.35", "1.36")}
+    assert steps[-1].fields == {"values.image.tag": ("v1.35.2", "v1.36.1")}
+    # nothing stateful changes: the database, cache, buckets, file systems and keys stay as they are
+    assert not {s.resource.type for s in steps} & {"aws:rds/instance:Instance", "aws:kms/key:Key",
+                                                   "aws:elasticache/replicationGroup:ReplicationGroup"}
+
+
+def test_the_rehearsal_refuses_to_skip_a_minor(capsys):
+    with pytest.raises(SystemExit, match="one minor at a time"):
+        upgrade.rehearse("dev", "1.37") if "1.37" in upgrade.KUBERNETES_VERSIONS else upgrade.rehearse("dev", "1.35")
+
+
+# ---- the boundary of the roles the program writes policies for ------------------------------------------------------
+
+def _boundary(result):
+    return json.loads(result.one("aws:iam/policy:Policy", "cluster-pod-role-boundary").inputs["policy"])
+
+
+def _context(statement: dict) -> dict[str, str]:
+    """The condition values a statement requires, as the request context that meets them."""
+    return {key: values if isinstance(values, str) else values[0]
+            for operator, keys in statement.get("Condition", {}).items() if operator.startswith("String")
+            for key, values in keys.items()}
+
+
+def test_every_pod_role_with_a_policy_of_ours_is_capped_and_keeps_what_it_needs(each_stack):
+    """Each Allow of each such role's policy, action by action and resource by resource, is inside the boundary: the
+    boundary takes nothing away today and caps what a change could add."""
+    boundary = _boundary(each_stack)
+    boundary_arn = f"arn:aws:iam::{ACCOUNT}:policy/mlplatform-{each_stack.stack}-pod-role-boundary"
+    associated = {a.inputs["roleArn"].rsplit("/", 1)[1] for a in each_stack.of_type(
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation")}
+    for addon in each_stack.of_type("aws:eks/addon:Addon"):
+        associated |= {p["roleArn"].rsplit("/", 1)[1] for p in addon.inputs.get("podIdentityAssociations", [])}
+    policies = {p.inputs["role"].removesuffix("-id"): json.loads(p.inputs["policy"])
+                for p in each_stack.of_type("aws:iam/rolePolicy:RolePolicy")}
+    capped = associated & set(policies)
+    assert len(capped) >= 8
+    for name in associated:
+        role = each_stack.one("aws:iam/role:Role", name)
+        # ours are capped; the three on AWS managed policies only (VPC CNI, EBS and EFS CSI) are AWS's to scope
+        assert (role.inputs.get("permissionsBoundary") == boundary_arn) is (name in capped), name
+        for statement in policies.get(name, {}).get("Statement", []):
+            actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in actions:
+                for resource in resources:
+                    assert decide(boundary, action, resource, _context(statement)) == "Allow", (name, action, resource)
+
+
+@pytest.mark.parametrize("action,resource", [
+    ("iam:CreateUser", "*"), ("iam:PassRole", "*"), ("iam:CreateRole", "*"), ("sts:AssumeRole", "*"),
+    ("s3:GetObject", "arn:aws:s3:::another-stacks-bucket/key"), ("s3:DeleteBucket", "arn:aws:s3:::mlplatform-prod-x"),
+    ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:other-cluster/db"),
+    ("logs:PutLogEvents", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/eks/mlplatform-prod/cluster"),
+    ("ec2:RunInstances", "*"), ("kms:ScheduleKeyDeletion", f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"),
+    ("rds:DeleteDBInstance", "*"), ("cloudwatch:PutMetricData", "*"),
+])
+def test_the_boundary_refuses_what_no_pod_role_of_this_stack_needs(prod, action, resource):
+    assert decide(_boundary(prod), action, resource, {"cloudwatch:namespace": "Custom"}) == "ImplicitDeny"

@@ -27,6 +27,7 @@ def controller_chart(owner: Component, name: str, *, cluster: Cluster, chart: Ch
     permissions and association (credentials are injected at pod start), and whatever `owner` was made to wait for."""
     role = ServiceAccountRole(
         name, ServiceAccountRoleArgs(cluster_name=cluster.name, namespace=namespace, service_account=service_account,
+                                     boundary=cluster.role_boundary_arn,
                                      policy=policy),
         opts=owner.child())
     release = helm_release(f"{name}-chart", parent=owner, chart=chart, namespace=namespace, values=values,

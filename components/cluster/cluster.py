@@ -154,6 +154,7 @@ class Cluster(Component):
     node_security_group_id: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
     logs_key_arn: pulumi.Output[str]   # encrypts the cluster's log groups and its alarm topic
+    role_boundary_arn: pulumi.Output[str]  # caps the Pod Identity roles with the program's own policies
     provider: k8s.Provider
     node_groups: dict[str, NodeGroup]
 
@@ -205,6 +206,13 @@ class Cluster(Component):
         self.cluster_security_group_id = cluster_sg.id
         self.node_security_group_id = node_sg.id
         self.node_role_arn = node_role.arn
+        # The cap of every Pod Identity role whose policy is the program's own (components/iam.py).
+        self.role_boundary_arn = aws.iam.Policy(
+            f"{name}-pod-role-boundary", name=f"{cfg.name}-pod-role-boundary",
+            description=f"The most a Pod Identity role of EKS cluster {cfg.name} may do (components/iam.py)",
+            policy=iam.to_json(account_id(self).apply(
+                lambda account: iam.pod_role_boundary(args.stack.region, account, cfg.name))),
+            opts=self.child()).arn
         self.register_outputs({
             "name": self.name,
             "endpoint": self.endpoint,

@@ -78,7 +78,8 @@ class Pipelines(Component):
                     service_account=upstream.PIPELINE_API_SERVER[1],
                     policy=pulumi.Output.all(bucket, key).apply(lambda a: iam.artifact_access(
                         a[0], a[1], region, read=[upstream.ARTIFACT_PREFIX],
-                        write=[upstream.PIPELINE_DEFINITIONS_PREFIX], list_bucket=True))),
+                        write=[upstream.PIPELINE_DEFINITIONS_PREFIX], list_bucket=True)),
+                    boundary=args.cluster.role_boundary_arn),
                 opts=self.child()),
             ServiceAccountRole(
                 f"{name}-ui",
@@ -86,7 +87,8 @@ class Pipelines(Component):
                     cluster_name=args.cluster.name, namespace=upstream.PIPELINE_UI[0],
                     service_account=upstream.PIPELINE_UI[1],
                     policy=pulumi.Output.all(bucket, key).apply(lambda a: iam.artifact_access(
-                        a[0], a[1], region, read=[upstream.ARTIFACT_PREFIX], write=[]))),
+                        a[0], a[1], region, read=[upstream.ARTIFACT_PREFIX], write=[])),
+                    boundary=args.cluster.role_boundary_arn),
                 opts=self.child()),
         ]
         # The associations exist before the pods start: Pod Identity is injected only at pod creation.

@@ -91,7 +91,7 @@ class Team(Component):
                 cluster_name=args.cluster.name, namespace=team.name, service_account=upstream.PROFILE_EDITOR,
                 policy=pulumi.Output.all(args.artifacts.bucket_arn, args.artifacts.key_arn).apply(
                     lambda a: iam.artifact_access(a[0], a[1], region, read=[], write=[artifact_prefix(team.name)])),
-                tags={TEAM_LABEL: team.name}),
+                tags={TEAM_LABEL: team.name}, boundary=args.cluster.role_boundary_arn),
             opts=self.child())
         if args.pipelines:
             bucket = args.artifacts.bucket_name

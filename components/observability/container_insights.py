@@ -108,7 +108,7 @@ class ContainerInsights(Component):
                 cluster_name=cluster.name, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT,
                 policy=account_id(self).apply(lambda account: iam.cloudwatch_agent(
                     stack.region, account, list(names.values()))),
-                association_by_addon=True),
+                association_by_addon=True, boundary=cluster.role_boundary_arn),
             opts=self.child())
         # After the groups (or Fluent Bit makes them, keyless and kept forever) and the role (or the agents start
         # without credentials and do not retry).
