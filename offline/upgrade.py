@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.config import PROJECT
-from components.versions import KUBERNETES_VERSIONS, minor
-from offline.engine import Registered, StackResult, evaluate
+from components.versions import DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS, minor
+from offline.engine import Registered, StackResult, evaluate, stack_config
 from offline.tree import ResourceTree
 
 
@@ -70,11 +70,8 @@ def _reaches(tree: ResourceTree, change: Change, pending: dict[str, Change]) -> 
 
 def rehearse(stack: str, to: str) -> tuple[str, list[Change]]:
     """The current minor and the ordered changes of an upgrade to `to`."""
-    current = evaluate(stack)
-    if current.error:
-        raise current.error
-    eks = current.one("aws:eks/cluster:Cluster")
-    now = eks.inputs["version"]
+    cluster = stack_config(stack).get(f"{PROJECT}:cluster") or {}
+    now = cluster.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION)
     if to not in KUBERNETES_VERSIONS:
         raise SystemExit(f"{to} is not a Kubernetes version components/versions.py allows "
                          f"({', '.join(KUBERNETES_VERSIONS)})")
@@ -85,6 +82,9 @@ def rehearse(stack: str, to: str) -> tuple[str, list[Change]]:
     def upgraded(config: dict[str, Any]) -> None:
         config[f"{PROJECT}:cluster"]["kubernetesVersion"] = to
 
+    current = evaluate(stack)
+    if current.error:
+        raise current.error
     after = evaluate(stack, upgraded)
     if after.error:
         raise after.error

@@ -241,9 +241,12 @@ def test_an_upgrade_rehearsal_lists_the_control_plane_then_the_nodes_then_the_au
                                                    "aws:elasticache/replicationGroup:ReplicationGroup"}
 
 
-def test_the_rehearsal_refuses_to_skip_a_minor(capsys):
+def test_the_rehearsal_upgrades_one_minor_at_a_time():
+    """From the stack file's own version (or the default), before anything is evaluated."""
     with pytest.raises(SystemExit, match="one minor at a time"):
-        upgrade.rehearse("dev", "1.37") if "1.37" in upgrade.KUBERNETES_VERSIONS else upgrade.rehearse("dev", "1.35")
+        upgrade.rehearse("dev", "1.35" if "1.35" in upgrade.KUBERNETES_VERSIONS else "1.36")
+    with pytest.raises(SystemExit, match="not a Kubernetes version"):
+        upgrade.rehearse("dev", "1.99")
 
 
 # ---- the boundary of the roles the program writes policies for ------------------------------------------------------
