@@ -24,7 +24,7 @@ stack = stack.with_kubernetes(cluster.provider)
 cluster_addons = addons.install(stack, cfg.addons, cfg.node_groups, cluster, network)
 data_services = data.create(stack, cfg.data, cluster, network, cluster_addons.secrets)
 service_mesh = mesh.install(stack, cfg.mesh, cfg.addons.dns, cluster, cluster_addons, data_services.sessions)
-kubeflow.install(stack, cfg.kubeflow, cluster, cluster_addons, data_services, service_mesh)
+platform = kubeflow.install(stack, cfg.kubeflow, cluster, cluster_addons, data_services, service_mesh)
 watch = observability.install(stack, cfg.observability, cfg.node_groups, cluster, data_services, service_mesh)
 
 pulumi.export("cluster_name", cluster.name)
@@ -43,6 +43,8 @@ pulumi.export("session_cache_endpoint", data_services.sessions.address)
 pulumi.export("kubeflow_url", service_mesh.front_door.url)
 pulumi.export("alarm_topic_arn", watch.alarms.topic_arn)
 pulumi.export("dashboard_url", watch.dashboard.url)
+# The notebook images the form offers, as the nodes pull them: what an image cache holds (docs/kubeflow.md).
+pulumi.export("notebook_images", platform.notebook_images)
 # The first admin's login (pulumi stack output kubeflow_admin --show-secrets).
 pulumi.export("kubeflow_admin", pulumi.Output.secret({"email": service_mesh.auth.admin_email,
                                                       "password": service_mesh.auth.admin_password}))

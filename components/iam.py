@@ -184,6 +184,24 @@ def cluster_autoscaler(cluster_name: str, nodegroup_arns: str) -> Document:
     }
 
 
+def pull_through_cache_import(region: str, account_id: str, prefix: str) -> Document:
+    """Let the nodes fill the pull-through cache: the first pull of an image creates its repository under the rule's
+    prefix and imports the image from upstream (later pulls need only the node's AmazonEC2ContainerRegistryPullOnly).
+
+    Source: Amazon ECR user guide, "IAM permissions required to sync an upstream registry with an Amazon ECR private
+    registry" (ecr:BatchImportUpstreamImage, and ecr:CreateRepository while the repository does not exist). Scoped to
+    the repositories under this stack's prefix.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "FillPullThroughCache", "Effect": "Allow",
+             "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+             "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/{prefix}/*"},
+        ],
+    }
+
+
 def external_secrets_reader(secret_arns: str) -> Document:
     """Read secrets in Secrets Manager: those under this cluster's prefix, or one secret by its ARN.
 

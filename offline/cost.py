@@ -18,10 +18,13 @@ from typing import Any
 
 import yaml
 
+from components.cluster.node_group import GP3_BASELINE
+from components.config.cluster import weekdays
 from offline.engine import Registered
 from offline.tree import ResourceTree, is_provider
 
 PRICES_FILE = Path(__file__).with_name("prices.yaml")
+GP3_BASE_IOPS, GP3_BASE_MIBPS = GP3_BASELINE  # what a gp3 volume's price includes
 
 
 class NotPriced(Exception):
@@ -144,31 +147,101 @@ def node_group(r: Registered, ctx: Context) -> list[Cost]:
     p = ctx.prices
     scaling = r.inputs["scalingConfig"]
     low, high = scaling["minSize"], scaling["maxSize"]
+    per_node, what = _instance_hour(r, ctx)
+    costs = [(f"{low}-{high} x {what}", low * per_node * p.hours, high * per_node * p.hours,
+              ("ec2_instance_hour",) + (("spot",) if "Spot" in what else ()))]
+    for item, monthly, keys in _node_volumes(r, ctx):
+        costs.append((f"{low}-{high} x {item}", low * monthly, high * monthly, keys))
+    snapshot = (_image_cache(r, ctx) or {}).get("snapshotId")
+    if snapshot and r is _groups_using(snapshot, ctx)[0]:  # a snapshot is stored once, whoever uses it
+        gb = ctx.usage["image_cache_gb"]
+        costs.append(_same(f"image cache snapshot, {gb:g} GB (assumed)", gb * p.usd("ebs_snapshot_gb_month"),
+                           "ebs_snapshot_gb_month"))
+    return costs
+
+
+def _groups_using(snapshot: str, ctx: Context) -> list[Registered]:
+    groups = [g for g in ctx.tree.resources if g.type == "aws:eks/nodeGroup:NodeGroup"]
+    return sorted((g for g in groups if (_image_cache(g, ctx) or {}).get("snapshotId") == snapshot),
+                  key=lambda g: g.urn)
+
+
+def _instance_hour(r: Registered, ctx: Context) -> tuple[float, str]:
+    """What one node of a group costs an hour, and how it is bought."""
+    p = ctx.prices
     types = r.inputs["instanceTypes"]
     hourly = {t: p.instance_hour(t) for t in types}
     if r.inputs.get("capacityType") == "SPOT":
         cheapest = min(types, key=lambda t: hourly[t])
-        per_node, what = hourly[cheapest] * p.spot_factor, f"{cheapest} Spot (x{p.spot_factor} on-demand)"
-    else:
-        # On-demand managed groups launch the first listed type (prioritized allocation).
-        per_node, what = hourly[types[0]], f"{types[0]} on-demand"
-    costs = [(f"{low}-{high} x {what}", low * per_node * p.hours, high * per_node * p.hours,
-              ("ec2_instance_hour",) + (("spot",) if "Spot" in what else ()))]
-    disk = _root_volume_gib(r, ctx)
-    volume = disk * p.usd("ebs_gp3_gb_month")
-    costs.append((f"{low}-{high} x {disk} GiB gp3 root volume", low * volume, high * volume, ("ebs_gp3_gb_month",)))
-    return costs
+        return hourly[cheapest] * p.spot_factor, f"{cheapest} Spot (x{p.spot_factor} on-demand)"
+    # On-demand managed groups launch the first listed type (prioritized allocation).
+    return hourly[types[0]], f"{types[0]} on-demand"
 
 
-def _root_volume_gib(r: Registered, ctx: Context) -> int:
+def _launch_template(r: Registered, ctx: Context) -> Registered:
     templates = r.property_dependencies.get("launchTemplate") or []
     template = ctx.tree.by_urn.get(templates[0]) if templates else None
     if template is None:
         raise NotPriced("node group without a launch template: root volume size unknown")
-    [mapping] = template.inputs["blockDeviceMappings"]
-    if mapping["ebs"].get("volumeType") != "gp3":
-        raise NotPriced(f"root volume type {mapping['ebs'].get('volumeType')} is not priced")
-    return mapping["ebs"]["volumeSize"]
+    return template
+
+
+def _image_cache(r: Registered, ctx: Context) -> dict[str, Any] | None:
+    mappings = _launch_template(r, ctx).inputs["blockDeviceMappings"]
+    return next((m["ebs"] for m in mappings if m["ebs"].get("snapshotId")), None)
+
+
+def _node_volumes(r: Registered, ctx: Context) -> list[tuple[str, float, tuple[str, ...]]]:
+    """Each volume a node of the group has, per node-month: size, and IOPS and throughput above gp3's baseline."""
+    p = ctx.prices
+    out = []
+    for mapping in _launch_template(r, ctx).inputs["blockDeviceMappings"]:
+        ebs = mapping["ebs"]
+        if ebs.get("volumeType") != "gp3":
+            raise NotPriced(f"volume type {ebs.get('volumeType')} is not priced")
+        cache = bool(ebs.get("snapshotId"))
+        size = ctx.usage["image_cache_gb"] if cache else ebs["volumeSize"]
+        iops, throughput = ebs.get("iops", GP3_BASE_IOPS), ebs.get("throughput", GP3_BASE_MIBPS)
+        extra_iops, extra_throughput = max(0, iops - GP3_BASE_IOPS), max(0, throughput - GP3_BASE_MIBPS)
+        monthly = (size * p.usd("ebs_gp3_gb_month") + extra_iops * p.usd("ebs_gp3_iops_month")
+                   + extra_throughput * p.usd("ebs_gp3_mibps_month"))
+        what = f"{size:g} GiB gp3 {'image cache volume (assumed size)' if cache else 'root volume'}"
+        if extra_iops or extra_throughput:
+            what += f", {iops} IOPS, {throughput} MiB/s"
+        out.append((what, monthly, ("ebs_gp3_gb_month",) + (("ebs_gp3_iops_month", "ebs_gp3_mibps_month")
+                                                             if extra_iops or extra_throughput else ())))
+    return out
+
+
+def node_hour(group: Registered, ctx: Context) -> tuple[float, str]:
+    """What one node of a group costs an hour with its volumes, and how its instance is bought."""
+    per_node, what = _instance_hour(group, ctx)
+    return per_node + sum(monthly for _, monthly, _ in _node_volumes(group, ctx)) / ctx.prices.hours, what
+
+
+def warm_hours(r: Registered, ctx: Context) -> list[Cost]:
+    """The warm node: its group's node (instance and volumes) for the hours between the start and stop actions."""
+    if not r.name.endswith("-warm-start"):
+        return []  # the stop action: priced with its start
+    [group_urn] = r.property_dependencies["autoscalingGroupName"]
+    stop = next(o for o in ctx.tree.resources if o.type == r.type and o.name == r.name.replace("-warm-start",
+                                                                                              "-warm-stop"))
+    hours = hours_per_month(r.inputs["recurrence"], stop.inputs["recurrence"], ctx.prices.hours)
+    hourly, what = node_hour(ctx.tree.by_urn[group_urn], ctx)
+    return [_same(f"1 warm node, {hours:.0f} h a month ({what} and its volumes)", hours * hourly,
+                  "ec2_instance_hour", "ebs_gp3_gb_month")]
+
+
+def hours_per_month(start: str, stop: str, hours_in_month: float) -> float:
+    """Hours a month between two Auto Scaling recurrences `M H * * DAYS` on the same days."""
+    (m1, h1, *_, days), (m2, h2, *_) = start.split(), stop.split()
+    daily = (int(h2) * 60 + int(m2) - int(h1) * 60 - int(m1)) / 60
+    return daily * len(weekdays(days)) * hours_in_month / (24 * 7)
+
+
+def pull_through_cache(r: Registered, ctx: Context) -> list[Cost]:
+    gb = ctx.usage["mirror_gb"]
+    return [_same(f"{gb:g} GB of mirrored images (assumed)", gb * ctx.prices.usd("ecr_gb_month"), "ecr_gb_month")]
 
 
 def nat_gateway(r: Registered, ctx: Context) -> list[Cost]:
@@ -326,6 +399,8 @@ def bucket(r: Registered, ctx: Context) -> list[Cost]:
 PRICED: dict[str, Pricer] = {
     "aws:eks/cluster:Cluster": eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": node_group,
+    "aws:autoscaling/schedule:Schedule": warm_hours,
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": pull_through_cache,
     "aws:ec2/natGateway:NatGateway": nat_gateway,
     "aws:ec2/eip:Eip": elastic_ip,
     "aws:ec2/vpcEndpoint:VpcEndpoint": vpc_endpoint,
@@ -386,6 +461,8 @@ FREE: dict[str, str] = {
     "random:index/randomPassword:RandomPassword": "computed by the provider, nothing in AWS",
     "kubernetes:kustomize/v2:Directory": _ON_NODES + " (the overlays create no load balancers or volumes)",
     "kubernetes:core/v1:ConfigMap": "no charge",
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": "no charge (the control plane runs it)",
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": "no charge",
     "kubernetes:core/v1:Secret": "no charge (encrypted with the cluster's secrets key)",
     "kubernetes:security.istio.io/v1:RequestAuthentication": _ON_NODES,
     "kubernetes:cert-manager.io/v1:Certificate": "no charge (Let's Encrypt)",

@@ -29,7 +29,7 @@ from typing import Any
 
 import pulumi
 
-from offline import capacity, cost, deploy_time
+from offline import capacity, cost, deploy_time, time_to_kernel
 from offline.analyzer import Finding, stack_findings
 from offline.engine import ROOT, Registered, StackFileError, StackResult, evaluate, stack_config, stacks
 from offline.tree import ResourceTree, is_provider
@@ -50,6 +50,7 @@ class Plan:
     cost: cost.Estimate
     deploy: deploy_time.DeployTime
     capacity: capacity.Capacity
+    kernel: list[time_to_kernel.GroupTime]  # per GPU node group
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -98,7 +99,7 @@ def from_result(result: StackResult, profile: str) -> Plan:
         warnings.append(f"The stack deploys to {region}; the prices below are {estimate.region}'s list prices "
                         "(offline/prices.yaml), so read them as an estimate of the shape, not the bill.")
     return Plan(result.stack, profile, ResourceTree(resources), findings, estimate, deploy_time.estimate(resources),
-                capacity.of_stack(resources), warnings)
+                capacity.of_stack(resources), time_to_kernel.of_stack(resources, profile), warnings)
 
 
 def shared_with_other_stacks(stack: str, config: dict[str, Any], program: Path = ROOT) -> list[str]:
@@ -273,6 +274,34 @@ def _deploy_section(plan: Plan) -> list[str]:
     return lines
 
 
+def _kernel_section(plan: Plan) -> list[str]:
+    if not plan.kernel:
+        return ["The stack has no GPU node group."]
+    lines = ["From Launch in the notebook form to a running kernel, per GPU node group: **cold** (the group at zero, "
+             "so cluster-autoscaler starts a node) and **warm** (a node of the group up, with the image). Typical "
+             "step times from offline/time_to_kernel.yaml, each with its source; docs/kubeflow.md says how to "
+             "measure yours.", "",
+             "| Group | Instance | A new node gets the image | Cold | Warm | Warm node |",
+             "| --- | --- | --- | ---: | ---: | --- |"]
+    for g in plan.kernel:
+        warm_node = (f"{g.warm_hours_month:.0f} h a month: {_usd(g.warm_node_month)}/month" if g.warm_hours_month
+                     else f"none; 08:00-19:00 on weekdays would cost {_usd(g.warm_node_month)}/month")
+        lines.append(f"| {g.group} | {g.instance_type} | {g.image} | **{_minutes(g.cold_seconds)}** | "
+                     f"**{_minutes(g.warm_seconds)}** | {warm_node} |")
+    for g in plan.kernel:
+        lines += ["", f"<details><summary>{g.group}: the steps</summary>", "",
+                  "| Step | Cold (s) | Warm (s) | Basis | Source |", "| --- | ---: | ---: | --- | --- |"]
+        rows: list[tuple[time_to_kernel.Step, str, str]] = []
+        warm = {s.key: s for s in g.warm}
+        for step in g.cold:
+            rows.append((step, f"{step.seconds:g}", f"{warm[step.key].seconds:g}" if step.key in warm else ""))
+            if step.key == "volume":  # what only a warm start does comes where it happens
+                rows += [(w, "", f"{w.seconds:g}") for w in g.warm if w.key not in {c.key for c in g.cold}]
+        lines += [f"| {step.what} | {cold} | {hot} | {step.basis} | {step.source} |" for step, cold, hot in rows]
+        lines += ["", "</details>"]
+    return lines
+
+
 def _reachable(edges: set[tuple[str, str]], start: str, goal: str) -> bool:
     seen, todo = {start}, [start]
     while todo:
@@ -328,6 +357,7 @@ def markdown(plan: Plan, diagram: bool = True) -> str:
         "## Policy pack", "", *_policy_section(plan), "",
         "## Monthly cost", "", *_cost_section(plan, details=diagram), "",
         "## Cold deploy time", "", *_deploy_section(plan), "",
+        "## GPU notebooks: time to kernel", "", *_kernel_section(plan), "",
     ]
     if diagram:
         sections += ["## Components and what they wait for", "", *component_graph(plan), ""]
@@ -363,6 +393,13 @@ def as_json(plan: Plan) -> dict[str, Any]:
             "free": dict(sorted(estimate.free.items())),
         },
         "capacity": _capacity_json(plan),
+        "time_to_kernel": [{"group": g.group, "instance_type": g.instance_type, "image": g.image,
+                            "cold_seconds": g.cold_seconds, "warm_seconds": g.warm_seconds,
+                            "warm_hours_per_month": round(g.warm_hours_month, 1),
+                            "warm_node_per_month": round(g.warm_node_month, 2),
+                            "cold": [{"step": s.what, "seconds": s.seconds, "basis": s.basis} for s in g.cold],
+                            "warm": [{"step": s.what, "seconds": s.seconds, "basis": s.basis} for s in g.warm]}
+                           for g in plan.kernel],
         "deploy_time": {
             "critical_path_seconds": deploy.critical_seconds,
             "sequential_seconds": deploy.total_seconds,

@@ -1,5 +1,5 @@
-"""Kubeflow's applications: Pipelines on this stack's RDS and S3 with no keys, teams, notebooks on GPUs, Katib,
-Trainer, KServe; capacity."""
+"""Kubeflow's applications: Pipelines on this stack's RDS and S3 with no keys, teams, Katib, Trainer, KServe;
+capacity (GPU notebooks: test_gpu_notebooks.py)."""
 
 import json
 import re
@@ -8,12 +8,10 @@ import pytest
 import yaml
 
 from components import versions
-from components.cluster.node_group import GPU_PRESENT_LABEL, GPU_TAINT_KEY, GPU_TAINT_VALUE
 from components.config import PROJECT, ConfigError
 from components.config.environments import ENVIRONMENTS, KUBEFLOW_DEFAULTS
 from components.kubeflow import pipelines, upstream
 from components.kubeflow.kserve import LOCAL_GATEWAY_LABELS
-from components.kubeflow.notebooks import SPAWNER_CONFIG
 from components.kubeflow.team import artifact_prefix
 from offline import capacity
 from offline.engine import ROOT, secret_value
@@ -282,29 +280,6 @@ def test_team_config_is_validated(teams, words):
     result = evaluate("dev", lambda c: c[f"{PROJECT}:kubeflow"].__setitem__("teams", teams))
     assert isinstance(result.error, ConfigError) and result.resources == []
     assert words in str(result.error)
-
-
-# ---- notebooks on GPUs -------------------------------------------------------------------------------------
-
-def test_a_gpu_notebook_asks_for_gpus_tolerates_their_taint_and_selects_their_nodes(each_stack):
-    form = yaml.safe_load(SPAWNER_CONFIG.read_text())["spawnerFormDefaults"]
-    [vendor] = form["gpus"]["value"]["vendors"]
-    assert vendor["limitsKey"] == "nvidia.com/gpu"  # what the NVIDIA device plugin advertises
-    [group] = form["tolerationGroup"]["options"]
-    assert group["tolerations"] == [{"key": GPU_TAINT_KEY, "operator": "Equal", "value": GPU_TAINT_VALUE,
-                                     "effect": "NoSchedule"}]
-    [affinity] = form["affinityConfig"]["options"]
-    [term] = affinity["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
-        "nodeSelectorTerms"]
-    assert term["matchExpressions"] == [{"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]
-    # ...which is what the GPU groups' nodes carry, and what cluster-autoscaler is told they will carry at zero
-    for group in each_stack.of_type("aws:eks/nodeGroup:NodeGroup"):
-        if group.inputs.get("taints"):
-            assert group.inputs["labels"][GPU_PRESENT_LABEL] == "true"
-            assert group.inputs["taints"] == [{"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE,
-                                               "effect": "NO_SCHEDULE"}]
-    assert any("cuda" in image for image in form["image"]["options"])
-    assert any("cuda" not in image for image in form["image"]["options"])
 
 
 # ---- Katib, Trainer, KServe ------------------------------------------------------------------------------

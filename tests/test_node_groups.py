@@ -3,8 +3,8 @@
 import pytest
 
 from components.cluster.node_group import autoscaler_template_tags
-from components.config import PROJECT, NodeGroupConfig
-from tests.fixtures import stack_config
+from components.config import PROJECT, ConfigError, NodeGroupConfig
+from tests.fixtures import evaluate, stack_config
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -32,10 +32,24 @@ def test_shapes_follow_config(each_stack):
         assert inputs["nodeRoleArn"].endswith(":role/cluster-node")
 
 
-def test_nodes_run_in_private_subnets(each_stack):
+def test_nodes_run_in_private_subnets_gpu_groups_in_the_first_az(each_stack):
     private = each_stack.subnet_ids("private")
-    for _, group in _groups(each_stack):
-        assert sorted(group.inputs["subnetIds"]) == private
+    first_az = stack_config(each_stack.stack)[f"{PROJECT}:network"]["availabilityZones"][0]
+    for cfg, group in _groups(each_stack):
+        if cfg.get("gpu"):  # a stopped notebook's EBS workspace comes back only in the AZ it was made in
+            assert group.inputs["subnetIds"] == [f"network-private-{first_az}-id"]
+        else:
+            assert sorted(group.inputs["subnetIds"]) == private
+
+
+def test_a_group_runs_in_the_zone_it_names_which_must_be_the_networks():
+    def zone(az):
+        return lambda c: c[f"{PROJECT}:nodeGroups"][1].update(zone=az)
+
+    result = evaluate("dev", zone("us-east-1c"))
+    assert isinstance(result.error, ConfigError) and result.resources == []
+    assert "nodeGroups[gpu-xlarge].zone: us-east-1c is not one of network.availabilityZones (us-east-1a, " \
+           "us-east-1b)" in str(result.error)
 
 
 def test_gpu_groups_are_tainted_and_labelled_cpu_groups_are_not(each_stack):
@@ -78,11 +92,19 @@ def test_launch_templates_require_imdsv2_and_encrypt_gp3_root(each_stack):
         assert group.inputs["launchTemplate"] == {"id": each_stack.ids_of(template), "version": "1"}
         assert template.inputs["metadataOptions"] == {
             "httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
-        [device] = template.inputs["blockDeviceMappings"]
+        device = template.inputs["blockDeviceMappings"][0]
         assert device["deviceName"] == "/dev/xvda"
         assert device["ebs"] == {"volumeSize": cfg["diskSizeGiB"], "volumeType": "gp3",
-                                 "encrypted": "true", "deleteOnTermination": "true"}
+                                 "encrypted": "true", "deleteOnTermination": "true", **_performance(cfg)}
         assert template.inputs["vpcSecurityGroupIds"] == [node_sg_id]
+
+
+def _performance(cfg):
+    """gp3's baseline for CPU groups; its most for a GPU group that pulls CUDA images, 300 MiB/s for one that reads
+    them from an image cache."""
+    if not cfg.get("gpu"):
+        return {}  # the baseline, left unsaid
+    return {"iops": 3000, "throughput": 300} if cfg.get("imageCacheSnapshotId") else {"iops": 16000, "throughput": 1000}
 
 
 def _asg_tags(result, group_name):

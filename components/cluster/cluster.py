@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 from components import iam, namespaces
 from components.cluster.eks_addon import eks_addon
 from components.cluster.node_group import NodeGroup, NodeGroupArgs
+from components.cluster.registry_mirror import RegistryMirror, RegistryMirrorArgs
 from components.component import Component
 from components.config import ClusterConfig, NodeGroupConfig, role_name
 from components.kms import account_id, customer_key
@@ -157,6 +158,7 @@ class Cluster(Component):
     role_boundary_arn: pulumi.Output[str]  # caps the Pod Identity roles with the program's own policies
     provider: k8s.Provider
     node_groups: dict[str, NodeGroup]
+    image_mirror: pulumi.Output[str] | None  # the in-region registry that stands for ghcr.io, if the stack has one
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:cluster:Cluster", name, opts)
@@ -174,11 +176,15 @@ class Cluster(Component):
             group.name: NodeGroup(
                 f"{name}-{group.name}",
                 NodeGroupArgs(config=group, cluster_name=cluster_name, kubernetes_version=cfg.kubernetes_version,
-                              node_role_arn=node_role.arn, subnet_ids=args.network.private_subnet_ids,
+                              node_role_arn=node_role.arn, subnet_ids_by_az=args.network.private_subnet_ids_by_az,
                               security_group_ids=[node_sg.id]),
                 opts=self.child(depends_on=[*networking, *node_role_ready]))
             for group in args.node_groups
         }
+        self.image_mirror = RegistryMirror(
+            f"{name}-registry-mirror", RegistryMirrorArgs(cfg.registry_mirror, cfg.name, args.stack.region,
+                                                          node_role.name),
+            opts=self.child()).registry if cfg.registry_mirror else None
         # coredns is a Deployment: created before any node exists it stays DEGRADED and the apply
         # times out (pulumi-eks#1819), so it waits for the node groups.
         coredns = self._addon(name, cfg, cluster_name, "coredns", depends_on=list(self.node_groups.values()))

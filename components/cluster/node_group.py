@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -20,7 +22,15 @@ ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
 NODE_GROUP_LABEL = "mlplatform.io/node-group"
 # The root device of the AL2023 EKS AMIs.
 ROOT_DEVICE = "/dev/xvda"
+# Where the image cache's snapshot is attached (node_boot/mount-image-cache.sh mounts it).
+IMAGE_CACHE_DEVICE = "/dev/xvdb"
+# EBS hydrates a volume made from a snapshot lazily; a provisioned rate (100-300 MiB/s, the most) fills it at a known
+# pace instead of fetching each first-read block from S3 (EBS user guide, "Initialize Amazon EBS volumes").
+IMAGE_CACHE_INITIALIZATION_MIBPS = 300
 AUTOSCALER_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
+MOUNT_IMAGE_CACHE = Path(__file__).parent / "node_boot" / "mount-image-cache.sh"
+USER_DATA_BOUNDARY = "MLPLATFORM"
+GP3_BASELINE = (3000, 125)  # IOPS, MiB/s: what every gp3 volume has at no charge
 
 
 def node_labels(cfg: NodeGroupConfig) -> dict[str, str]:
@@ -46,17 +56,58 @@ def autoscaler_template_tags(cfg: NodeGroupConfig) -> dict[str, str]:
     return tags
 
 
+def node_config(cfg: NodeGroupConfig) -> str | None:
+    """What this group adds to the NodeConfig EKS writes for its nodes (nodeadm merges both), or None."""
+    if not cfg.fast_image_pull:
+        return None
+    # SOCI parallel pull and unpack (awslabs/amazon-eks-ami nodeadm/doc/examples.md, "Enabling fast image pull").
+    return "---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  featureGates:\n    FastImagePull: true\n"
+
+
+def user_data(cfg: NodeGroupConfig) -> str | None:
+    """The launch template's user data, base64: a MIME multi-part document as managed node groups require (EKS adds
+    its own NodeConfig part, the cluster's endpoint and CA, and nodeadm merges them), or None."""
+    parts = []
+    if (config := node_config(cfg)) is not None:
+        parts.append(("application/node.eks.aws", config))
+    if cfg.image_cache_snapshot_id:
+        parts.append(('text/x-shellscript; charset="us-ascii"', MOUNT_IMAGE_CACHE.read_text()))
+    if not parts:
+        return None
+    body = "".join(f"--{USER_DATA_BOUNDARY}\nContent-Type: {kind}\n\n{content}\n" for kind, content in parts)
+    document = (f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{USER_DATA_BOUNDARY}"\n\n'
+                f"{body}--{USER_DATA_BOUNDARY}--\n")
+    return base64.b64encode(document.encode()).decode()
+
+
+def warm_hours_actions(cfg: NodeGroupConfig) -> dict[str, dict[str, object]]:
+    """Scheduled actions on the group's Auto Scaling group that keep one node up during the warm hours.
+
+    At `start` the minimum becomes one (the Auto Scaling group raises its desired capacity to meet it); at `stop` it
+    goes back to the group's minSize and cluster-autoscaler removes the node once it idles. Neither touches the desired
+    capacity (-1: unchanged), which cluster-autoscaler owns: a busy group is never shrunk. The scheduled actions of
+    terraform-aws-modules/eks's managed node groups (its `schedules` input) work the same way."""
+    warm = cfg.warm_hours
+    if warm is None:
+        return {}
+    return {
+        "warm-start": {"min_size": max(1, cfg.min_size), "recurrence": warm.cron(warm.start)},
+        "warm-stop": {"min_size": cfg.min_size, "recurrence": warm.cron(warm.stop)},
+    }
+
+
 @dataclass
 class NodeGroupArgs:
     config: NodeGroupConfig
     cluster_name: pulumi.Input[str]
     kubernetes_version: str
     node_role_arn: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
+    subnet_ids_by_az: Mapping[str, pulumi.Input[str]]  # a group with a zone uses that AZ's subnet only
     security_group_ids: Sequence[pulumi.Input[str]]
 
 
 class NodeGroup(Component):
+    config: NodeGroupConfig
     node_group_name: pulumi.Output[str]
     autoscaling_group_name: pulumi.Output[str]
 
@@ -64,25 +115,38 @@ class NodeGroup(Component):
         super().__init__("mlplatform:node_group:NodeGroup", name, opts, renamed_from="mlplatform:cluster:NodeGroup")
         cfg = args.config
         child = self.child()
+        subnet_ids = [args.subnet_ids_by_az[cfg.zone]] if cfg.zone else list(args.subnet_ids_by_az.values())
+
+        # gp3's baseline (3000 IOPS, 125 MiB/s) is left unsaid: a group that keeps it keeps its launch template as is.
+        performance = {"iops": cfg.disk_iops, "throughput": cfg.disk_throughput_mibps} \
+            if (cfg.disk_iops, cfg.disk_throughput_mibps) != GP3_BASELINE else {}
+        volumes = [aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+            device_name=ROOT_DEVICE,
+            ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                volume_size=cfg.disk_size_gib, volume_type="gp3", encrypted="true", delete_on_termination="true",
+                **performance),
+        )]
+        if cfg.image_cache_snapshot_id:
+            volumes.append(aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=IMAGE_CACHE_DEVICE,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    snapshot_id=cfg.image_cache_snapshot_id, volume_type="gp3", encrypted="true",
+                    delete_on_termination="true", volume_initialization_rate=IMAGE_CACHE_INITIALIZATION_MIBPS,
+                    **performance),
+            ))
 
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
-            description=f"{cfg.name} nodes: IMDSv2 only, encrypted gp3 root volume",
+            description=f"{cfg.name} nodes: IMDSv2 only, encrypted gp3 root volume"
+                        + (" and image cache" if cfg.image_cache_snapshot_id else ""),
             # Pods get AWS credentials from Pod Identity; hop limit 1 keeps them off the node's IMDS.
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",
                 http_put_response_hop_limit=1,
             ),
-            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                device_name=ROOT_DEVICE,
-                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    volume_size=cfg.disk_size_gib,
-                    volume_type="gp3",
-                    encrypted="true",
-                    delete_on_termination="true",
-                ),
-            )],
+            block_device_mappings=volumes,
+            user_data=user_data(cfg),
             # Specifying security groups here stops EKS attaching the cluster primary group, so nodes
             # carry only the node group, whose rules are written out in cluster.py.
             vpc_security_group_ids=list(args.security_group_ids),
@@ -103,7 +167,7 @@ class NodeGroup(Component):
             cluster_name=args.cluster_name,
             version=args.kubernetes_version,
             node_role_arn=args.node_role_arn,
-            subnet_ids=list(args.subnet_ids),
+            subnet_ids=subnet_ids,
             ami_type=cfg.ami_type,
             instance_types=list(cfg.instance_types),
             capacity_type=cfg.capacity_type,
@@ -132,6 +196,21 @@ class NodeGroup(Component):
                 opts=child,
             )
 
+        for action, settings in warm_hours_actions(cfg).items():
+            assert cfg.warm_hours is not None
+            aws.autoscaling.Schedule(
+                f"{name}-{action}",
+                scheduled_action_name=f"mlplatform-{action}",
+                autoscaling_group_name=asg_name,
+                min_size=settings["min_size"],
+                max_size=-1,
+                desired_capacity=-1,
+                recurrence=settings["recurrence"],
+                time_zone=cfg.warm_hours.timezone,
+                opts=child,
+            )
+
+        self.config = cfg
         self.node_group_name = node_group.node_group_name
         self.autoscaling_group_name = asg_name
         self.register_outputs({"node_group_name": self.node_group_name,

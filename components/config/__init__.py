@@ -165,8 +165,21 @@ def _check_relations(problems: Problems, sections: dict[str, Any], context: Mapp
     if isinstance(sections["nodeGroups"], tuple):
         for key, message in node_groups_rules(sections["nodeGroups"]):
             problems.add(key, message)
+        if isinstance(sections["network"], NetworkConfig):
+            sections["nodeGroups"] = _zones(problems, sections["nodeGroups"], sections["network"])
     if isinstance(sections["mesh"], MeshConfig) and isinstance(sections["addons"], AddonsConfig):
         sections["mesh"] = _hostname(problems, sections["mesh"], sections["addons"].dns)
+
+
+def _zones(problems: Problems, groups: NodeGroups, network: NetworkConfig) -> NodeGroups:
+    """A GPU group lives in one AZ, the network's first unless it says otherwise: a notebook's EBS workspace can only
+    come back in the AZ it was made in, and cluster-autoscaler models a group from zero by its first AZ only."""
+    zones = network.availability_zones
+    for group in groups:
+        if group.zone and group.zone not in zones:
+            problems.add(f"nodeGroups[{group.name}].zone", f"{group.zone} is not one of network.availabilityZones "
+                                                           f"({', '.join(zones)})")
+    return tuple(g.model_copy(update={"zone": zones[0]}) if g.gpu and not g.zone else g for g in groups)
 
 
 def _hostname(problems: Problems, mesh: MeshConfig, dns: DnsConfig) -> MeshConfig:

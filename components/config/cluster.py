@@ -33,6 +33,7 @@ CLUSTER_NAME_HINT = ("a name of lowercase letters, digits and single hyphens, st
 LONGEST_BUCKET_SUFFIX = len("-access-logs-") + 12 + 1   # plus the region
 S3_BUCKET_NAME_MAX = 63
 SESSION_CACHE_SUFFIX = len("-sessions")
+MIRROR_PREFIX_MAX = 30  # an ECR pull-through cache rule's repository prefix
 ELASTICACHE_GROUP_ID_MAX = 40
 
 
@@ -59,6 +60,25 @@ def role_name(arn: str) -> str:
 
 
 RoleArn = Annotated[str, Field(pattern=ROLE_ARN_PATTERN, json_schema_extra={"hint": ROLE_ARN_HINT})]
+
+
+class RegistryMirrorConfig(ConfigModel):
+    """An in-region mirror of the GitHub Container Registry (where Kubeflow's notebook images live): an ECR
+    pull-through cache. ECR fetches an image from ghcr.io on its first pull and serves it from the region after."""
+
+    ghcr_credential_arn: str = text(
+        r"^arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/[\w/+=.@-]+$",
+        "the ARN of a Secrets Manager secret named ecr-pullthroughcache/<name>, in this stack's account and region",
+        "the GitHub credentials ECR pulls from ghcr.io with (ECR requires them for ghcr.io even for public images): "
+        "a secret holding {\"username\": <GitHub user>, \"accessToken\": <token with read:packages>} "
+        "(docs/kubeflow.md, GPU notebooks)")
+
+    def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        region = context.get("region")
+        secret_region = self.ghcr_credential_arn.split(":")[3]
+        if region and secret_region != region:
+            yield "ghcrCredentialArn", f"the secret is in {secret_region}, the stack in {region}; ECR reads it only " \
+                                       "from its own region"
 
 
 class ClusterConfig(ConfigModel):
@@ -92,6 +112,9 @@ class ClusterConfig(ConfigModel):
             "hint": "an EKS add-on version such as v1.19.2-eksbuild.1 (aws eks describe-addon-versions)"})]] = Field(
         default_factory=dict, description="pins for EKS add-ons; unpinned ones take AWS's default at creation, then "
                                           "are kept")
+    registry_mirror: RegistryMirrorConfig | None = Field(
+        None, description="pull notebook images through an in-region ECR mirror of ghcr.io (off: from ghcr.io through "
+                          "the NAT gateway)")
 
     @classmethod
     def derived_defaults(cls, data: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,6 +146,13 @@ class ClusterConfig(ConfigModel):
         for name in repeated([role_name(a) for a in set(principals)]):
             yield "adminRoleArns", f"two roles are named {name!r}; access entries are keyed by role name, so give " \
                                    "them distinct names"
+        if self.registry_mirror:
+            for key, message in self.registry_mirror.rules(context):
+                yield f"registryMirror.{key}", message
+            if len(self.name) > MIRROR_PREFIX_MAX - len("/ghcr"):
+                yield "registryMirror", f"the mirror's ECR prefix is <cluster.name>/ghcr, at most " \
+                                        f"{MIRROR_PREFIX_MAX} characters: set a cluster.name of at most " \
+                                        f"{MIRROR_PREFIX_MAX - len('/ghcr')}"
         for component, (low, high) in versions.KUBERNETES_SUPPORT.items():
             if not versions.minor(low) <= versions.minor(self.kubernetes_version) <= versions.minor(high):
                 yield "kubernetesVersion", f"{self.kubernetes_version} is outside {component}'s supported range " \
@@ -142,11 +172,59 @@ def _gpu_or_cpu_schema() -> dict[str, Any]:
                                     "amiType": {"const": CPU_AMI_TYPE}}}}
 
 
+HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+DAY = "(MON|TUE|WED|THU|FRI|SAT|SUN)"
+DAYS_PATTERN = rf"^(\*|{DAY}(-{DAY})?(,{DAY}(-{DAY})?)*)$"
+WEEK = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+class WarmHoursConfig(ConfigModel):
+    """When one node of a GPU group is kept up: from `start` to `stop` on `days`, in `timezone`. Two scheduled
+    actions on the group's Auto Scaling group raise its minimum to one at `start` and put it back at `stop`."""
+
+    start: str = text(HHMM_PATTERN, "a time of day HH:MM such as 08:00", "when the warm node comes up")
+    stop: str = text(HHMM_PATTERN, "a time of day HH:MM such as 19:00, after start",
+                     "when the group may scale back to its minimum")
+    days: str = text(DAYS_PATTERN, "days of the week as cron writes them: MON-FRI, MON,WED,FRI or *",
+                     "the days the warm node comes up", default="MON-FRI")
+    timezone: str = text(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+)+)$",
+                         "an IANA time zone such as Europe/Berlin or UTC", "the time zone of start and stop",
+                         default="UTC")
+
+    def cron(self, time: str) -> str:
+        """The Auto Scaling recurrence (Unix cron) for `time` on `days`."""
+        hour, minute = time.split(":")
+        return f"{int(minute)} {int(hour)} * * {self.days}"
+
+    @property
+    def hours_per_week(self) -> float:
+        return (_minutes(self.stop) - _minutes(self.start)) / 60 * len(weekdays(self.days))
+
+
+def _minutes(time: str) -> int:
+    hour, minute = time.split(":")
+    return int(hour) * 60 + int(minute)
+
+
+def weekdays(days: str) -> set[str]:
+    if days == "*":
+        return set(WEEK)
+    chosen: set[str] = set()
+    for part in days.split(","):
+        first, _, last = part.partition("-")
+        start, end = WEEK.index(first), WEEK.index(last or first)
+        chosen.update(WEEK[start:end + 1] if start <= end else WEEK[start:] + WEEK[:end + 1])
+    return chosen
+
+
 class NodeGroupConfig(ConfigModel):
     model_config = ConfigDict(json_schema_extra=_gpu_or_cpu_schema())
 
     DERIVED_DEFAULTS = {"diskSizeGiB": "100; GPU groups 200", "amiType": "AL2023_x86_64_STANDARD; GPU groups "
-                                                                        "AL2023_x86_64_NVIDIA"}
+                                                                        "AL2023_x86_64_NVIDIA",
+                        "diskThroughputMiBps": "125; GPU groups 1000 (300 with an image cache)",
+                        "diskIops": "3000; GPU groups 16000 (3000 with an image cache)",
+                        "fastImagePull": "false; GPU groups true unless imageCacheSnapshotId is set"}
 
     name: str = text(NAME_PATTERN, "a name of lowercase letters, digits and '-', at most 31 characters",
                      "a short, stable name such as system or gpu-xlarge: it names the group's resources")
@@ -165,11 +243,35 @@ class NodeGroupConfig(ConfigModel):
     ami_type: Literal[CPU_AMI_TYPE, GPU_AMI_TYPE] = Field(  # type: ignore[valid-type]
         description="the EKS AMI type; follows gpu, which is the only value allowed")
     labels: dict[str, str] = Field(default_factory=dict, description="extra Kubernetes labels on the nodes")
+    disk_throughput_mibps: StrictInt = Field(
+        alias="diskThroughputMiBps", ge=125, le=1000,
+        description="root (and image cache) volume throughput, gp3: a CUDA image pulls and unpacks at most this fast")
+    disk_iops: StrictInt = Field(ge=3000, le=16000, description="root (and image cache) volume IOPS, gp3")
+    fast_image_pull: StrictBool = Field(
+        description="nodeadm's FastImagePull: containerd pulls and unpacks an image's layers in parallel (SOCI "
+                    "parallel mode); needs 4 vCPU, 7 GiB and a root volume of 600 MiB/s or more")
+    image_cache_snapshot_id: str | None = text(
+        r"^snap-[0-9a-f]{8,17}$", "an EBS snapshot ID such as snap-0123456789abcdef0",
+        "an EBS snapshot of containerd's image store holding the notebook images (docs/kubeflow.md, GPU notebooks): "
+        "mounted at /var/lib/containerd, a node starts with them already pulled", default=None)
+    zone: str | None = text(r"^[a-z]{2}-[a-z]+-\d[a-z]$", "an availability zone of network.availabilityZones",
+                            "the one AZ of the group (GPU groups default to the network's first: a stopped notebook's "
+                            "EBS workspace can only come back in its own AZ); CPU groups span every AZ by default",
+                            default=None)
+    warm_hours: WarmHoursConfig | None = Field(
+        None, description="keep one node of this (GPU) group up during working hours, so the first notebook of the day "
+                          "gets a GPU in seconds; the node is billed for those hours")
 
     @classmethod
     def derived_defaults(cls, data: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
         gpu = data.get("gpu") is True
-        return {"diskSizeGiB": 200 if gpu else 100, "amiType": GPU_AMI_TYPE if gpu else CPU_AMI_TYPE, **data}
+        cached = data.get("imageCacheSnapshotId") is not None
+        # A pull writes the image at the root volume's pace, so a GPU group pulling its CUDA images gets gp3's most;
+        # one with an image cache reads them from the cache volume, which hydrates at 300 MiB/s.
+        pulls = gpu and not cached
+        return {"diskSizeGiB": 200 if gpu else 100, "amiType": GPU_AMI_TYPE if gpu else CPU_AMI_TYPE,
+                "diskThroughputMiBps": 1000 if pulls else 300 if gpu else 125,
+                "diskIops": 16000 if pulls else 3000, "fastImagePull": pulls, **data}
 
     @property
     def instance(self) -> catalogue.InstanceType:
@@ -201,6 +303,20 @@ class NodeGroupConfig(ConfigModel):
         expected = GPU_AMI_TYPE if self.gpu else CPU_AMI_TYPE
         if self.ami_type != expected:
             yield "amiType", f"{'a GPU' if self.gpu else 'a CPU'} group must use {expected}, got {self.ami_type!r}"
+        if self.fast_image_pull and (self.instance.vcpus < 4 or self.instance.memory_gib < 7):
+            yield "fastImagePull", f"nodeadm ignores it below 4 vCPU and 7 GiB ({self.instance.name} has " \
+                                   f"{self.instance.vcpus} vCPU, {self.instance.memory_gib:g} GiB); set it false"
+        if self.fast_image_pull and self.disk_throughput_mibps < 600:
+            yield "diskThroughputMiBps", f"FastImagePull needs at least 600 MiB/s of root volume throughput " \
+                                         f"(nodeadm's guidance), got {self.disk_throughput_mibps}"
+        if self.fast_image_pull and self.image_cache_snapshot_id:
+            yield "fastImagePull", "the image cache holds containerd's default snapshotter's layers, which parallel " \
+                                   "pull's snapshotter does not read; use one or the other"
+        if self.warm_hours and not self.gpu:
+            yield "warmHours", "only a GPU group has a cold start worth keeping a node up for"
+        if self.warm_hours and _minutes(self.warm_hours.stop) <= _minutes(self.warm_hours.start):
+            yield "warmHours.stop", f"{self.warm_hours.stop} is not after start ({self.warm_hours.start}); the warm " \
+                                    "hours are one span within a day"
         if not self.min_size <= self.desired_size <= self.max_size:
             yield "", f"needs minSize <= desiredSize <= maxSize, got {self.min_size} <= {self.desired_size} <= " \
                       f"{self.max_size}"

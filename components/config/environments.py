@@ -56,6 +56,12 @@ KUBEFLOW_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": False},
     "prod": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": True},
 }
+# An idle notebook keeps its node, and a GPU node is the dearest thing a stack runs: the notebook controller stops
+# one whose kernels have been idle this long (upstream ships culling off). Its volume stays; Start brings it back.
+NOTEBOOK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"cullIdleNotebooksMinutes": 60},
+    "prod": {"cullIdleNotebooksMinutes": 240},
+}
 # Container Insights' node, pod and GPU metrics are billed per observation, which grows with every pod: prod has
 # them; dev keeps the container logs (and the alarms on logs and on AWS's own metrics) inside its budget. Logs are
 # the bulk of what CloudWatch bills otherwise: dev keeps a week, prod a quarter.

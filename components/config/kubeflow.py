@@ -45,10 +45,15 @@ class TeamConfig(ConfigModel):
 
 
 class KubeflowConfig(ConfigModel):
+    ENVIRONMENT_DEFAULTS = environments.NOTEBOOK_DEFAULTS
+
     applications: ApplicationsConfig = Field(default_factory=dict,  # type: ignore[assignment]
                                              description="which applications run")
     teams: tuple[TeamConfig, ...] = Field((), description="one profile each: its namespace, quota, S3 prefix and "
                                                           "AWS role")
+    cull_idle_notebooks_minutes: StrictInt = Field(
+        ge=0, le=10080, description="stop a notebook whose kernels have been idle this many minutes (its volume "
+                                    "stays; a GPU group then scales back to zero); 0 never stops one")
 
     def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         names = [team.name for team in self.teams]

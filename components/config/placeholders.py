@@ -1,5 +1,5 @@
 """Values the stack files ship with that stand in for an adopter's own: AWS's documentation accounts, the
-documentation address ranges (RFC 5737) and domains (RFC 2606, RFC 6761), made-up zone IDs.
+documentation address ranges (RFC 5737) and domains (RFC 2606, RFC 6761), made-up zone and snapshot IDs.
 
 Deployed as they are, they build something that works for no one: an admin role in an account nobody owns, a
 public endpoint open to a range that reaches no one, a certificate for a domain that is not yours. The program (at
@@ -16,6 +16,7 @@ from typing import Any
 DOCUMENTATION_ACCOUNTS = ("111122223333", "123456789012", "444455556666", "777788889999")
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
 DOCUMENTATION_DOMAINS = ("example.com", "example.net", "example.org", "example", "test", "invalid", "localhost")
+DOCUMENTATION_SNAPSHOTS = ("snap-0123456789abcdef0", "snap-1234567890abcdef0")
 
 
 def why(value: str) -> str | None:
@@ -34,6 +35,8 @@ def why(value: str) -> str | None:
         return "a documentation domain (RFC 2606), not yours"
     if re.fullmatch(r"Z[0-9A-Z]*EXAMPLE[0-9A-Z]*", value):
         return "a made-up Route 53 zone ID"
+    if value in DOCUMENTATION_SNAPSHOTS:
+        return "a documentation example snapshot ID"
     return None
 
 

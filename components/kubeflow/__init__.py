@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
+
 from components.addons import Addons
 from components.cluster.cluster import Cluster
 from components.component import Component
@@ -33,6 +35,12 @@ class Kubeflow:
     applications: dict[str, Component]  # by their config key (kubeflow.applications)
     teams: dict[str, Team]              # by team name
 
+    @property
+    def notebook_images(self) -> pulumi.Output[list[str]] | None:
+        """The images the notebook form offers, as nodes pull them (None without the notebooks application)."""
+        notebooks = self.applications.get("notebooks")
+        return notebooks.images if isinstance(notebooks, Notebooks) else None
+
 
 def install(stack: StackContext, config: KubeflowConfig, cluster: Cluster, addons: Addons, data: Data,
              mesh: Mesh) -> Kubeflow:
@@ -48,7 +56,9 @@ def install(stack: StackContext, config: KubeflowConfig, cluster: Cluster, addon
         applications["pipelines"] = Pipelines("pipelines", PipelinesArgs(
             stack, cluster, platform, data.database, data.artifacts, addons.secrets), opts=opts)
     if on.notebooks:
-        applications["notebooks"] = Notebooks("notebooks", NotebooksArgs(platform), opts=opts)
+        applications["notebooks"] = Notebooks("notebooks", NotebooksArgs(
+            platform, [g.config for g in cluster.node_groups.values()], cluster.image_mirror,
+            config.cull_idle_notebooks_minutes), opts=opts)
     if on.katib:
         applications["katib"] = Katib("katib", KatibArgs(platform, data.database, addons.secrets), opts=opts)
     if on.trainer:
