@@ -22,7 +22,8 @@ network = Network("network", NetworkArgs(stack, cfg.network), opts=stack.on_aws(
 cluster = Cluster("cluster", ClusterArgs(stack, cfg.cluster, cfg.node_groups, network, webhooks), opts=stack.on_aws())
 stack = stack.with_kubernetes(cluster.provider)
 cluster_addons = addons.install(stack, cfg.addons, cfg.node_groups, cluster, network)
-data_services = data.create(stack, cfg.data, cluster, network, cluster_addons.secrets)
+data_services = data.create(stack, cfg.data, cluster, network, cluster_addons.secrets,
+                            mlflow=cfg.kubeflow.applications.mlflow)
 service_mesh = mesh.install(stack, cfg.mesh, cfg.addons.dns, cluster, cluster_addons, data_services.sessions)
 platform = kubeflow.install(stack, cfg.kubeflow, cluster, cluster_addons, data_services, service_mesh)
 watch = observability.install(stack, cfg.observability, cfg.node_groups, cluster, data_services, service_mesh)

@@ -110,6 +110,35 @@ def ebs_csi_key_use(role_arn: str) -> list[Document]:
     ]
 
 
+def fsx_csi_driver(region: str, account_id: str, import_bucket: str | None) -> Document:
+    """The FSx for Lustre CSI driver's controller: create, describe, resize, tag and delete file systems; the service-
+    linked roles FSx uses (its own, and the one that reads an S3 import path); list the import bucket.
+
+    Source: kubernetes-sigs/aws-fsx-csi-driver docs/install.md at v1.9.0 (its example policy; the driver calls only
+    fsx:CreateFileSystem, DeleteFileSystem, DescribeFileSystems and UpdateFileSystem, pkg/cloud/cloud.go), with
+    s3:ListBucket narrowed to the import bucket. A file system encrypted with the stack's key needs the key through
+    FSx (the key's policy, components/addons/storage.py; and kms:ViaService here)."""
+    statements: list[Document] = [
+        {"Sid": "FileSystems", "Effect": "Allow", "Resource": "*", "Action": [
+            "fsx:CreateFileSystem", "fsx:DeleteFileSystem", "fsx:DescribeFileSystems", "fsx:TagResource",
+            "fsx:UpdateFileSystem"]},
+        {"Sid": "FsxServiceRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",
+         "Condition": {"StringLike": {"iam:AWSServiceName": "fsx.amazonaws.com"}}},
+        {"Sid": "KeyThroughFsx", "Effect": "Allow", "Resource": f"arn:aws:kms:{region}:{account_id}:key/*",
+         "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
+         "Condition": {"StringEquals": {"kms:ViaService": f"fsx.{region}.amazonaws.com"}}},
+    ]
+    if import_bucket:
+        statements += [
+            {"Sid": "S3ImportServiceRole", "Effect": "Allow",
+             "Action": ["iam:CreateServiceLinkedRole", "iam:AttachRolePolicy", "iam:PutRolePolicy"],
+             "Resource": f"arn:aws:iam::{account_id}:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/*"},
+            {"Sid": "ListTheImportBucket", "Effect": "Allow", "Action": "s3:ListBucket",
+             "Resource": f"arn:aws:s3:::{import_bucket}"},
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def hosted_zone_arn(zone_id: str) -> str:
     return f"arn:aws:route53:::hostedzone/{zone_id}"
 
@@ -200,6 +229,60 @@ def pull_through_cache_import(region: str, account_id: str, prefix: str) -> Docu
              "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/{prefix}/*"},
         ],
     }
+
+
+# CodeArtifact's resources (CodeArtifact user guide, "Resource and operations" ARN formats).
+def codeartifact_domain_arn(region: str, account_id: str, domain: str) -> str:
+    return f"arn:aws:codeartifact:{region}:{account_id}:domain/{domain}"
+
+
+def codeartifact_repository_arn(region: str, account_id: str, domain: str, repository: str) -> str:
+    return f"arn:aws:codeartifact:{region}:{account_id}:repository/{domain}/{repository}"
+
+
+def codeartifact_packages_arn(region: str, account_id: str, domain: str, repository: str) -> str:
+    return f"arn:aws:codeartifact:{region}:{account_id}:package/{domain}/{repository}/*"
+
+
+# A CodeArtifact token is a bearer token STS issues for the service; callers need this in their own policy.
+CODEARTIFACT_BEARER_TOKEN = {"Sid": "CodeArtifactToken", "Effect": "Allow", "Action": "sts:GetServiceBearerToken",
+                             "Resource": "*",
+                             "Condition": {"StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"}}}
+
+
+def package_index_read(region: str, account_id: str, domain: str, repository: str) -> list[Document]:
+    """Install from the package index: a token for the domain, then read the repository (through its upstream,
+    public PyPI). Source: CodeArtifact user guide, "Using identity-based policies for CodeArtifact" (the token needs
+    codeartifact:GetAuthorizationToken and sts:GetServiceBearerToken) and "Domain policies" (ReadFromRepository)."""
+    return [
+        {"Sid": "PackageIndexToken", "Effect": "Allow", "Action": "codeartifact:GetAuthorizationToken",
+         "Resource": codeartifact_domain_arn(region, account_id, domain)},
+        {"Sid": "PackageIndexRead", "Effect": "Allow",
+         "Action": ["codeartifact:ReadFromRepository", "codeartifact:GetRepositoryEndpoint"],
+         "Resource": codeartifact_repository_arn(region, account_id, domain, repository)},
+        CODEARTIFACT_BEARER_TOKEN,
+    ]
+
+
+def package_index_publishers(region: str, account_id: str, domain: str, repository: str,
+                             principals: list[str]) -> tuple[Document, Document]:
+    """Resource policies letting `principals` (roles the program does not own) publish: a token from the domain, and
+    publishing Python package versions to the repository. Source: CodeArtifact user guide, "Domain policies",
+    "Repository policies" and "Publishing Python packages" (twine needs PublishPackageVersion; pip reads with
+    ReadFromRepository). Their own policy must still allow sts:GetServiceBearerToken (CODEARTIFACT_BEARER_TOKEN)."""
+    who = {"AWS": principals}
+    domain_policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "PublishersGetTokens", "Effect": "Allow", "Principal": who,
+         "Action": "codeartifact:GetAuthorizationToken",
+         "Resource": codeartifact_domain_arn(region, account_id, domain)}]}
+    repository_policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "PublishersReadTheRepository", "Effect": "Allow", "Principal": who,
+         "Action": ["codeartifact:ReadFromRepository", "codeartifact:GetRepositoryEndpoint"],
+         "Resource": codeartifact_repository_arn(region, account_id, domain, repository)},
+        {"Sid": "PublishersPublishPackages", "Effect": "Allow", "Principal": who,
+         "Action": "codeartifact:PublishPackageVersion",
+         "Resource": codeartifact_packages_arn(region, account_id, domain, repository)}]}
+    return domain_policy, repository_policy
 
 
 def external_secrets_reader(secret_arns: str) -> Document:
@@ -507,14 +590,15 @@ def alarm_topic_policy(topic_arn: str, region: str, account_id: str) -> Document
 
 def pod_role_boundary(region: str, account_id: str, cluster_name: str) -> Document:
     """The permissions boundary of the Pod Identity roles whose policies are this program's documents (the
-    controllers', Pipelines', Container Insights', the teams'): the most any of them may ever do, whatever a change
-    writes into its policy. Their effective permissions are what both allow.
+    controllers', Pipelines', Container Insights', the teams', MLflow's, the FSx CSI driver's): the most any of them
+    may ever do, whatever a change writes into its policy. Their effective permissions are what both allow.
 
     Each statement covers what the documents above grant, by their sources (load balancer controller, external-dns,
-    cert-manager, cluster-autoscaler, external-secrets, Container Insights, Pipelines and the teams' artifacts),
-    widened only to verbs of the same kind, and scoped to this stack where the service allows it: the buckets, the
-    secrets, the container log groups named after the cluster. Source for the mechanism: IAM User Guide,
-    "Permissions boundaries for IAM entities"."""
+    cert-manager, cluster-autoscaler, external-secrets, Container Insights, Pipelines, the teams' artifacts and
+    package index, MLflow, the FSx CSI driver), widened only to verbs of the same kind, and scoped to this stack where
+    the service allows it: the buckets, the secrets, the container log groups and the package index named after the
+    cluster (an FSx import bucket is the adopter's, so listing is not scoped). Source for the mechanism: IAM User
+    Guide, "Permissions boundaries for IAM entities"."""
     prefix = f"arn:aws:s3:::{cluster_name}-"
     return {
         "Version": "2012-10-17",
@@ -552,5 +636,24 @@ def pod_role_boundary(region: str, account_id: str, cluster_name: str) -> Docume
                           f"arn:aws:secretsmanager:{region}:{account_id}:secret:rds!*"]},
             {"Sid": "StackKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
              "Resource": f"arn:aws:kms:{region}:{account_id}:key/*"},
+            {"Sid": "StackPackageIndex", "Effect": "Allow", "Action": [
+                "codeartifact:GetAuthorizationToken", "codeartifact:ReadFromRepository",
+                "codeartifact:GetRepositoryEndpoint"],
+             "Resource": [codeartifact_domain_arn(region, account_id, cluster_name),
+                          f"arn:aws:codeartifact:{region}:{account_id}:repository/{cluster_name}/*"]},
+            {**CODEARTIFACT_BEARER_TOKEN, "Sid": "PackageIndexToken"},
+            {"Sid": "LustreFileSystems", "Effect": "Allow", "Resource": "*", "Action": [
+                "fsx:CreateFileSystem", "fsx:DeleteFileSystem", "fsx:DescribeFileSystems", "fsx:TagResource",
+                "fsx:UpdateFileSystem"]},
+            {"Sid": "LustreServiceRoles", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",
+             "Condition": {"StringLike": {"iam:AWSServiceName": ["fsx.amazonaws.com",
+                                                                  "s3.data-source.lustre.fsx.amazonaws.com"]}}},
+            {"Sid": "LustreImportRole", "Effect": "Allow",
+             "Action": ["iam:CreateServiceLinkedRole", "iam:AttachRolePolicy", "iam:PutRolePolicy"],
+             "Resource": f"arn:aws:iam::{account_id}:role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/*"},
+            {"Sid": "LustreKey", "Effect": "Allow", "Resource": f"arn:aws:kms:{region}:{account_id}:key/*",
+             "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
+             "Condition": {"StringEquals": {"kms:ViaService": f"fsx.{region}.amazonaws.com"}}},
+            {"Sid": "LustreImportBuckets", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::*"},
         ],
     }

@@ -28,12 +28,15 @@ OAUTH2_PROXY = "oauth2-proxy"
 KUBEFLOW = "kubeflow"
 KUBEFLOW_SYSTEM = "kubeflow-system"
 KNATIVE_SERVING = "knative-serving"
+# The MLflow tracking server (an optional application next to Kubeflow's).
+MLFLOW = "mlflow"
 
 # The Pod Security level every namespace the program creates enforces, as Kubeflow's own namespaces do: a pod that
 # could escalate, run as root or keep Linux capabilities is refused at admission.
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
 
 RESERVED = frozenset({DEFAULT, KUBE_SYSTEM, KUBE_PUBLIC, KUBE_NODE_LEASE, CERT_MANAGER, EXTERNAL_DNS, EXTERNAL_SECRETS,
-                      CLOUDWATCH, RELOADER, DATA, ISTIO, DEX, OAUTH2_PROXY, KUBEFLOW, KUBEFLOW_SYSTEM, KNATIVE_SERVING})
+                      CLOUDWATCH, RELOADER, DATA, ISTIO, DEX, OAUTH2_PROXY, KUBEFLOW, KUBEFLOW_SYSTEM, KNATIVE_SERVING,
+                      MLFLOW})
 # Where the platform's own pods run (its alarms watch these; the teams' namespaces are theirs).
 PLATFORM = RESERVED - {DEFAULT, KUBE_PUBLIC, KUBE_NODE_LEASE}

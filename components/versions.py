@@ -56,7 +56,7 @@ KUBERNETES_SUPPORT: dict[str, tuple[str, str]] = {
 # the add-on is created (aws eks describe-addon-versions) and then kept: later runs do not drift. Pin one in
 # cluster.addonVersions to upgrade it (e.g. after a Kubernetes upgrade).
 EKS_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver",
-              "aws-efs-csi-driver", "metrics-server", "amazon-cloudwatch-observability")
+              "aws-efs-csi-driver", "aws-fsx-csi-driver", "metrics-server", "amazon-cloudwatch-observability")
 
 
 class Chart:
@@ -137,3 +137,7 @@ MYSQL_PARAMETER_GROUP_FAMILY = "mysql8.4"
 # renovate: datasource=docker depName=public.ecr.aws/docker/library/mysql
 MYSQL_CLIENT_IMAGE = "public.ecr.aws/docker/library/mysql:8.4"
 VALKEY_ENGINE_VERSION = "8.1"
+# MLflow's tracking server (kubeflow.applications.mlflow): the official image with its extras, which bring boto3 (S3
+# through Pod Identity) and PyMySQL (RDS); the plain image has neither (mlflow docker/Dockerfile.full).
+# renovate: datasource=docker depName=ghcr.io/mlflow/mlflow
+MLFLOW_IMAGE = "ghcr.io/mlflow/mlflow:v3.16.1-full"

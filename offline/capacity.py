@@ -46,6 +46,8 @@ KUBEFLOW_APPLICATIONS = {
     "notebooks": {"Notebooks v1.11.0": Resources(43, 806)},
     "katib": {"Katib v0.19.0": Resources(13, 476)},
     "trainer": {"Trainer v2.2.0": Resources(8, 143)},
+    # MLflow is not in the release: its server's own requests (components/kubeflow/mlflow.py) and its sidecar's.
+    "mlflow": {"MLflow 3.16.1 (requests)": Resources(200, 768), "its Istio sidecar (requests)": Resources(100, 128)},
     "kserve": {"KServe v0.18.0": Resources(600, 1200), "KServe Models Web App v0.18.0": Resources(6, 259),
                "Knative 1.22.0": Resources(1450, 1038)},
 }
@@ -109,9 +111,10 @@ def always_on(resources: list[Registered], drained: int = 0) -> tuple[Resources,
 
 
 def applications_in(resources: list[Registered]) -> set[str]:
-    """The Kubeflow applications a stack installs: those whose overlay it applies."""
+    """The Kubeflow applications a stack installs: those whose overlay it applies, and MLflow where its server runs."""
     applied = {str(r.inputs.get("directory", "")).rsplit("/", 1)[-1] for r in resources
                if r.type == "kubernetes:kustomize/v2:Directory"}
+    applied |= {"mlflow" for r in resources if r.type == "kubernetes:apps/v1:Deployment" and r.name == "mlflow-server"}
     return {app for app in KUBEFLOW_APPLICATIONS if app in applied}
 
 

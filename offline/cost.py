@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from components.cluster.node_group import GP3_BASELINE
+from components.config.addons import FSX_MINIMUM_GIB
 from components.config.cluster import weekdays
 from offline.engine import Registered
 from offline.tree import ResourceTree, is_provider
@@ -239,6 +240,31 @@ def hours_per_month(start: str, stop: str, hours_in_month: float) -> float:
     return daily * len(weekdays(days)) * hours_in_month / (24 * 7)
 
 
+def package_index(r: Registered, ctx: Context) -> list[Cost]:
+    gb, requests = ctx.usage["package_index_gb"], ctx.usage["package_index_requests"]
+    p = ctx.prices
+    billed = max(0, requests - p.usd("codeartifact_free_requests"))
+    return [_same(f"{gb:g} GB of packages (assumed)", gb * p.usd("codeartifact_gb_month"), "codeartifact_gb_month"),
+            _same(f"{requests:,} requests a month (assumed; the first 100,000 free)",
+                  billed / 10_000 * p.usd("codeartifact_10k_requests"), "codeartifact_10k_requests")]
+
+
+def storage_class(r: Registered, ctx: Context) -> list[Cost]:
+    """A class's volumes are billed when claimed: nothing at idle. FSx for Lustre's are file systems of 1.2 TiB or more,
+    each costly: max counts the file systems the usage assumption says a stack holds at its busiest."""
+    if r.inputs.get("provisioner") != "fsx.csi.aws.com":
+        return []
+    parameters = r.inputs["parameters"]
+    key = f"fsx_{parameters['deploymentType'].lower()}_{parameters['perUnitStorageThroughput']}_gb_month"
+    if key not in ctx.prices.data["prices"]:
+        raise NotPriced(f"FSx for Lustre {parameters['deploymentType']} at {parameters['perUnitStorageThroughput']} "
+                        "MB/s/TiB is not in the price table")
+    count, gib = ctx.usage["fsx_file_systems"], FSX_MINIMUM_GIB
+    per_file_system = gib * ctx.prices.usd(key)
+    return [(f"{count} x {gib} GiB Lustre file system(s) when claimed (${per_file_system:,.2f} a month each)",
+             0.0, count * per_file_system, (key,))]
+
+
 def pull_through_cache(r: Registered, ctx: Context) -> list[Cost]:
     gb = ctx.usage["mirror_gb"]
     return [_same(f"{gb:g} GB of mirrored images (assumed)", gb * ctx.prices.usd("ecr_gb_month"), "ecr_gb_month")]
@@ -401,6 +427,8 @@ PRICED: dict[str, Pricer] = {
     "aws:eks/nodeGroup:NodeGroup": node_group,
     "aws:autoscaling/schedule:Schedule": warm_hours,
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": pull_through_cache,
+    "aws:codeartifact/domain:Domain": package_index,
+    "kubernetes:storage.k8s.io/v1:StorageClass": storage_class,
     "aws:ec2/natGateway:NatGateway": nat_gateway,
     "aws:ec2/eip:Eip": elastic_ip,
     "aws:ec2/vpcEndpoint:VpcEndpoint": vpc_endpoint,
@@ -467,8 +495,16 @@ FREE: dict[str, str] = {
     "kubernetes:security.istio.io/v1:RequestAuthentication": _ON_NODES,
     "kubernetes:cert-manager.io/v1:Certificate": "no charge (Let's Encrypt)",
     "kubernetes:kubeflow.org/v1:Profile": "no charge (its namespace's pods run on the nodes)",
+    "kubernetes:kubeflow.org/v1alpha1:PodDefault": "no charge",
+    "kubernetes:networking.istio.io/v1:VirtualService": "no charge (a route on the existing gateway)",
+    "kubernetes:security.istio.io/v1:AuthorizationPolicy": "no charge",
+    "kubernetes:core/v1:ServiceAccount": "no charge",
+    "kubernetes:core/v1:Service": "no charge (ClusterIP)",
+    "kubernetes:apps/v1:Deployment": _ON_NODES,
+    "aws:codeartifact/repository:Repository": "priced with its domain (storage and requests are the domain's)",
+    "aws:codeartifact/domainPermissions:DomainPermissions": _CONFIG,
+    "aws:codeartifact/repositoryPermissionsPolicy:RepositoryPermissionsPolicy": _CONFIG,
     "kubernetes:core/v1:Namespace": _ON_NODES,
-    "kubernetes:storage.k8s.io/v1:StorageClass": "no charge; volumes are billed when claimed",
     "kubernetes:batch/v1:Job": _ON_NODES,
     "kubernetes:cert-manager.io/v1:ClusterIssuer": _ON_NODES,
     "kubernetes:external-secrets.io/v1:ClusterSecretStore": _ON_NODES,

@@ -40,6 +40,7 @@ DEFAULT_ADDON_VERSIONS = {
     "coredns": "v1.13.1-eksbuild.1",
     "aws-ebs-csi-driver": "v1.53.0-eksbuild.1",
     "aws-efs-csi-driver": "v2.2.0-eksbuild.1",
+    "aws-fsx-csi-driver": "v1.9.0-eksbuild.1",
     "metrics-server": "v0.8.1-eksbuild.1",
     "amazon-cloudwatch-observability": "v6.6.0-eksbuild.1",
 }

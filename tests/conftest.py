@@ -124,10 +124,36 @@ def _prod_changes(c):
     data["database"].update(EVERYDAY_DATABASE)
     data["sessionCache"].update(nodeType="cache.r7g.large", nodes=3)
     data["artifactStore"]["noncurrentVersionDays"] = 180
-    c["mlplatform:nodeGroups"][1]["instanceTypes"] = ["p4d.24xlarge", "p4de.24xlarge"]
+    gpu = c["mlplatform:nodeGroups"][1]
+    gpu["instanceTypes"] = ["p4d.24xlarge", "p4de.24xlarge"]
+    # ...as GPU groups were before they were made fast (a 125 MiB/s root volume, containerd's default pull, images
+    # from ghcr.io), in the network's second AZ, with no warm hours
+    gpu.update(diskThroughputMiBps=125, diskIops=3000, fastImagePull=False, zone="us-east-1b")
+    gpu.pop("warmHours")
+    c["mlplatform:cluster"].pop("registryMirror")
+    c["mlplatform:kubeflow"]["cullIdleNotebooksMinutes"] = 0                               # culling off
+    c["mlplatform:data"]["packageIndex"] = {"enabled": False}                              # no package index
     for key in ("natGateways", "flowLogs"):
         c["mlplatform:network"].pop(key)
     c["mlplatform:mesh"].update(loadBalancerScheme="internal", hostname="kubeflow.internal.prod.ml.example.com")
+
+
+SERVICES_PUBLISHER = "arn:aws:iam::111122223333:role/ci-publisher"
+SERVICES_IMPORT_PATH = "s3://ml-datasets-example/imagenet"
+
+
+def _dev_services_changes(c):
+    c["mlplatform:kubeflow"].setdefault("applications", {})["mlflow"] = True               # MLflow on
+    c["mlplatform:addons"]["fsx"] = {"enabled": True, "deploymentType": "PERSISTENT_1",    # Lustre, importing S3
+                                     "throughputPerTiB": 100, "s3ImportPath": SERVICES_IMPORT_PATH}
+    c["mlplatform:data"]["packageIndex"] = {"publisherRoleArns": [SERVICES_PUBLISHER]}      # a package publisher
+
+
+@pytest.fixture(scope="session")
+def dev_services(shared) -> StackResult:
+    """dev with every optional service on: MLflow, FSx for Lustre (PERSISTENT_1 at 100 MB/s/TiB importing an S3
+    prefix), and a package publisher."""
+    return shared("dev_services", lambda: _evaluated("dev", _dev_services_changes))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -137,13 +163,15 @@ def _evaluations_spread_over_workers(request, shared):
     if worker is None:
         return
     index, count = int(worker["workerid"].removeprefix("gw")), int(worker["workercount"])
-    for name in ("dev", "prod", "dev_variant", "prod_variant", "dev_preview", "prod_preview")[index::count]:
+    for name in ("dev", "prod", "dev_variant", "prod_variant", "dev_preview", "prod_preview",
+                 "dev_services")[index::count]:
         request.getfixturevalue(name)
 
 
 @pytest.fixture(scope="session")
 def prod_variant(shared) -> StackResult:
     """prod with everyday changes (bigger database and cache, longer version history), its GPU group on
-    p4d/p4de (8 A100s each), NAT / flow-log settings left to the environment's defaults, and an internal front door
-    with its own hostname."""
+    p4d/p4de (8 A100s each) as GPU groups were before they were made fast (125 MiB/s root, default pull, images from
+    ghcr.io: no mirror, no warm hours) in the second AZ, notebook culling off, no package index, NAT / flow-log
+    settings left to the environment's defaults, and an internal front door with its own hostname."""
     return shared("prod_variant", lambda: _evaluated("prod", _prod_changes))

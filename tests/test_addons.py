@@ -89,10 +89,11 @@ def test_every_pod_identity_role_trusts_only_eks_pods(each_stack):
     role_names = {a.inputs["roleArn"].rsplit("/", 1)[1] for a in each_stack.of_type(ASSOCIATION)}
     for addon in each_stack.of_type(ADDON):
         role_names |= {p["roleArn"].rsplit("/", 1)[1] for p in addon.inputs.get("podIdentityAssociations", [])}
-    # 7 add-ons and EFS's where the stack has it, Container Insights' agent, Pipelines' API server and UI, one per team
+    # 7 add-ons and EFS's where the stack has it, Container Insights' agent, Pipelines' API server and UI, one per team,
+    # MLflow's where it runs (prod)
     config = stack_config(each_stack.stack)
     teams, efs = config[f"{PROJECT}:kubeflow"]["teams"], config[f"{PROJECT}:addons"]["efs"]
-    assert len(role_names) == 7 + efs + 1 + 2 + len(teams)
+    assert len(role_names) == 7 + efs + 1 + 2 + len(teams) + (each_stack.stack == "prod")
     for name in role_names:
         trust = json.loads(each_stack.one(ROLE, name).inputs["assumeRolePolicy"])
         assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},

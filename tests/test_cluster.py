@@ -223,9 +223,10 @@ def _addons(result):
 
 def test_core_addons_take_aws_default_versions_unless_pinned(each_stack):
     addons = _addons(each_stack)
-    efs = stack_config(each_stack.stack)[f"{PROJECT}:addons"]["efs"]
+    config = stack_config(each_stack.stack)[f"{PROJECT}:addons"]
+    optional = {"aws-efs-csi-driver": config["efs"], "aws-fsx-csi-driver": config.get("fsx", {}).get("enabled", False)}
     assert {name: a.inputs["addonVersion"] for name, a in addons.items()} == {
-        name: version for name, version in DEFAULT_ADDON_VERSIONS.items() if efs or name != "aws-efs-csi-driver"}
+        name: version for name, version in DEFAULT_ADDON_VERSIONS.items() if optional.get(name, True)}
     for addon in addons.values():
         assert addon.inputs["clusterName"] == f"mlplatform-{each_stack.stack}"
 

@@ -146,6 +146,8 @@ def test_bootstrap_job_gets_credentials_from_the_stacks_secrets(each_stack):
         "MYSQL_PWD": (admin, "password"),
         "KFP_PASSWORD": (f"{cluster}/kubeflow/mysql", "password"),
         "KATIB_PASSWORD": (f"{cluster}/kubeflow/katib-mysql", "password"),
+        # MLflow's user where MLflow runs (prod's default)
+        **({"MLFLOW_PASSWORD": (f"{cluster}/mlflow/mysql", "password")} if each_stack.stack == "prod" else {}),
     }
     assert {key for key, _ in remote.values()} - {admin} <= set(secrets.values())
     job = each_stack.one("kubernetes:batch/v1:Job")
@@ -291,8 +293,8 @@ def test_cache_lives_in_isolated_subnets_behind_a_nodes_only_group(each_stack):
 def test_no_generated_secret_appears_in_plain_text(each_stack):
     passwords = each_stack.of_type("random:index/randomPassword:RandomPassword")
     # kfp, katib, cache token (RDS generates the admin's itself); the login's admin, client and cookie secrets;
-    # the Pipelines UI's signing key
-    assert len(passwords) == 7
+    # the Pipelines UI's signing key; MLflow's user where it runs
+    assert len(passwords) == 7 + (each_stack.stack == "prod")
     generated = [f"mock-{r.name}-" for r in passwords] + [f"$2a$10$mock{r.name}" for r in passwords]
     used_as_secret = 0
     for resource in each_stack.resources:
@@ -307,7 +309,8 @@ def test_no_generated_secret_appears_in_plain_text(each_stack):
 
 def test_prod_protects_every_stateful_resource(prod, dev):
     stateful = ("aws:rds/instance:Instance", "aws:s3/bucket:Bucket", "aws:efs/fileSystem:FileSystem",
-                "aws:elasticache/replicationGroup:ReplicationGroup", "aws:kms/key:Key")
+                "aws:elasticache/replicationGroup:ReplicationGroup", "aws:kms/key:Key",
+                "aws:codeartifact/domain:Domain", "aws:codeartifact/repository:Repository")
     for result, expected in ((prod, True), (dev, False)):
         found = [r for r in result.resources if r.type in stateful]
         assert len(found) >= 8

@@ -47,17 +47,11 @@ def _patch(name):
     return yaml.safe_load((OVERLAY / name).read_text())
 
 
-def _before(c):
-    """dev's gpu-xlarge group as GPU groups were before this platform made them fast (a 125 MiB/s root volume, images
-    from ghcr.io, containerd's default pull), in the network's second AZ, and culling off."""
-    c[f"{PROJECT}:nodeGroups"][1].update(diskThroughputMiBps=125, diskIops=3000, fastImagePull=False, zone="us-east-1b")
-    c[f"{PROJECT}:nodeGroups"][1].pop("imageCacheSnapshotId")
-    c[f"{PROJECT}:kubeflow"]["cullIdleNotebooksMinutes"] = 0
-
-
-@pytest.fixture(scope="module")
-def before():
-    return evaluate("dev", _before)
+@pytest.fixture(scope="session")
+def before(prod_variant):
+    """prod's GPU group (p4d) as GPU groups were before they were made fast, in the second AZ, with no mirror; culling
+    off (conftest.py)."""
+    return prod_variant
 
 
 # ---- the form ----------------------------------------------------------------------------------------------
@@ -378,7 +372,7 @@ def _user_data(template):
 
 
 def test_a_gpu_group_runs_in_the_zone_it_names(before):
-    group = before.one(NODE_GROUP, "cluster-gpu-xlarge-ng")
+    group = before.one(NODE_GROUP, "cluster-gpu-ng")
     assert group.inputs["subnetIds"] == ["network-private-us-east-1b-id"]
 
 
@@ -500,7 +494,7 @@ def test_a_cached_gpu_group_starts_a_notebook_cold_in_two_and_a_half_minutes_war
 
 
 def test_today_s_configuration_estimated_the_same_way_takes_minutes(before):
-    group = {g.group: g for g in time_to_kernel.of_stack(before.resources, "dev")}["gpu-xlarge"]
+    group = {g.group: g for g in time_to_kernel.of_stack(before.resources, "prod")}["gpu"]
     [pull] = [s for s in group.cold if s.key == "pull"]
     assert pull.seconds == round(10 * 1000 / 61)  # 10 GB at 61 MB/s from ghcr.io (the root volume's 131 MB/s is more)
     assert group.cold_seconds == 119 + pull.seconds > 240

@@ -56,8 +56,8 @@ def test_components_follow_naming_and_parenting_conventions(each_stack):
         "mlplatform:pipelines:Pipelines", "mlplatform:notebooks:Notebooks", "mlplatform:katib:Katib",
         "mlplatform:trainer:Trainer", "mlplatform:team:Team", "mlplatform:metrics_server:MetricsServer",
         "mlplatform:alarms:Alarms", "mlplatform:container_insights:ContainerInsights",
-        "mlplatform:dashboard:Dashboard", "mlplatform:reloader:Reloader"} | (
-        {"mlplatform:kserve:KServe"} if each_stack.stack == "prod" else set())
+        "mlplatform:dashboard:Dashboard", "mlplatform:reloader:Reloader", "mlplatform:package_index:PackageIndex"} | (
+        {"mlplatform:kserve:KServe", "mlplatform:mlflow:Mlflow"} if each_stack.stack == "prod" else set())
 
 
 def test_exports_point_at_what_the_stack_created(each_stack):

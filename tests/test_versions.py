@@ -43,7 +43,8 @@ def test_renovate_reads_every_pin_in_versions_py_with_its_current_value():
     assert autoscalers == [v.cluster_autoscaler_image for v in versions.KUBERNETES_VERSIONS.values()]
     frontend = found["ghcr.io/kubeflow/kfp-frontend"]["currentValue"]
     assert frontend == versions.KFP_FRONTEND_IMAGE.rsplit(":")[1]
-    assert len(found) == len(charts) + 5
+    assert found["ghcr.io/mlflow/mlflow"]["currentValue"] == versions.MLFLOW_IMAGE.rsplit(":")[1]
+    assert len(found) == len(charts) + 6
     # every marker is read: one a pattern missed would leave its pin to rot
     markers = [line for line in VERSIONS.splitlines() if line.strip().startswith("# renovate:")]
     assert len(markers) == len(read)

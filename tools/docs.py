@@ -299,6 +299,7 @@ def versions() -> str:
         _row("MySQL client (database bootstrap job)", pins.MYSQL_CLIENT_IMAGE.rsplit(":", 1)[1],
              pins.MYSQL_CLIENT_IMAGE.rsplit(":", 1)[0]),
         _row("ElastiCache Valkey engine", pins.VALKEY_ENGINE_VERSION, "AWS applies minor versions"),
+        _row("MLflow tracking server", pins.MLFLOW_IMAGE.rsplit(":", 1)[1], pins.MLFLOW_IMAGE.rsplit(":", 1)[0]),
         _row("EKS add-ons", ", ".join(f"`{a}`" for a in pins.EKS_ADDONS),
              "AWS's default for the Kubernetes version when created; `cluster.addonVersions` pins one"),
     ]

@@ -19,7 +19,13 @@ from pydantic import TypeAdapter, ValidationError
 from components.config.addons import AddonsConfig, DnsConfig
 from components.config.base import PROJECT, ConfigError, ConfigModel, Problems, did_you_mean, how_to_set, report
 from components.config.cluster import ClusterConfig, NodeGroupConfig, node_groups_rules, role_name
-from components.config.data import ArtifactStoreConfig, DatabaseConfig, DataConfig, SessionCacheConfig
+from components.config.data import (
+    ArtifactStoreConfig,
+    DatabaseConfig,
+    DataConfig,
+    PackageIndexConfig,
+    SessionCacheConfig,
+)
 from components.config.environments import ENVIRONMENTS, PRODUCTION_REQUIREMENTS, Environment
 from components.config.kubeflow import ApplicationsConfig, KubeflowConfig, TeamConfig
 from components.config.mesh import CompanyIdpConfig, MeshConfig
@@ -29,7 +35,8 @@ from components.config.placeholders import placeholders
 
 __all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "placeholder_warnings", "role_name",
            "NetworkConfig", "ClusterConfig", "NodeGroupConfig", "AddonsConfig", "DnsConfig", "DataConfig",
-           "DatabaseConfig", "ArtifactStoreConfig", "SessionCacheConfig", "MeshConfig", "CompanyIdpConfig",
+           "DatabaseConfig", "ArtifactStoreConfig", "SessionCacheConfig", "PackageIndexConfig", "MeshConfig",
+           "CompanyIdpConfig",
            "KubeflowConfig", "ApplicationsConfig", "TeamConfig", "ObservabilityConfig", "Environment", "MAX_AZS",
            "SECTIONS"]
 
@@ -42,7 +49,7 @@ SECTIONS: dict[str, tuple[Any, bool, str]] = {
     "cluster": (ClusterConfig, True, "the EKS cluster and who may reach it"),
     "nodeGroups": (NodeGroups, True, "the node groups: at least one CPU group; GPU groups scale from zero"),
     "addons": (AddonsConfig, True, "the DNS zone and ACME account the add-ons use, and optional add-ons"),
-    "data": (DataConfig, False, "RDS, the artifact bucket and the session cache"),
+    "data": (DataConfig, False, "RDS, the artifact bucket, the session cache and the package index"),
     "mesh": (MeshConfig, True, "the front door (hostname, load balancer) and the login (first admin, company "
                                "identity provider)"),
     "kubeflow": (KubeflowConfig, False, "Kubeflow's applications and the teams that use them"),

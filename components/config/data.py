@@ -1,4 +1,5 @@
-"""data: RDS MySQL (database), the artifact bucket (artifactStore) and the login sessions' cache (sessionCache)."""
+"""data: RDS MySQL (database), the artifact bucket (artifactStore), the login sessions' cache (sessionCache) and the
+private package index (packageIndex)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from components.config import environments
-from components.config.base import ConfigModel, text
+from components.config.base import ConfigModel, repeated, text
+from components.config.cluster import RoleArn
 from components.config.network import RetentionDays
 
 
@@ -77,6 +79,21 @@ class ArtifactStoreConfig(ConfigModel):
                                                                           "are kept")
 
 
+class PackageIndexConfig(ConfigModel):
+    enabled: StrictBool = Field(True, description="a private Python package index on AWS CodeArtifact that also "
+                                                  "serves public PyPI; teams install from it with their own role")
+    publisher_role_arns: tuple[RoleArn, ...] = Field(
+        (), json_schema_extra={"uniqueItems": True},
+        description="roles that may publish packages (a CI's role, for instance); each also needs "
+                    "sts:GetServiceBearerToken in its own policy (docs/data.md, the package index)")
+
+    def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        for arn in repeated(list(self.publisher_role_arns)):
+            yield "publisherRoleArns", f"{arn} is listed twice"
+        if self.publisher_role_arns and not self.enabled:
+            yield "publisherRoleArns", "publishers are set but the package index is off (enabled: false)"
+
+
 class DataConfig(ConfigModel):
     # Empty maps by default, validated (validate_default) so each takes its environment's defaults.
     database: DatabaseConfig = Field(default_factory=dict, description="RDS for MySQL")  # type: ignore[assignment]
@@ -84,6 +101,8 @@ class DataConfig(ConfigModel):
                                                 description="the S3 bucket Kubeflow keeps its artifacts in")
     session_cache: SessionCacheConfig = Field(default_factory=dict,  # type: ignore[assignment]
                                               description="ElastiCache (Valkey), where the login keeps its sessions")
+    package_index: PackageIndexConfig = Field(default_factory=dict,  # type: ignore[assignment]
+                                              description="the private Python package index (AWS CodeArtifact)")
 
     def rules(self, context: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         for key, field in type(self).model_fields.items():

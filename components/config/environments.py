@@ -52,9 +52,10 @@ SESSION_CACHE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 # KServe brings Knative Serving and a second gateway (~2 vCPU, 2.5 GiB requested between them): dev leaves it
 # out to keep its three always-on nodes for notebooks and pipelines; prod runs every application.
+# MLflow is a second tracking service next to Pipelines' own: prod runs it, dev when a stack asks.
 KUBEFLOW_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": False},
-    "prod": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": True},
+    "dev": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": False, "mlflow": False},
+    "prod": {"pipelines": True, "notebooks": True, "katib": True, "trainer": True, "kserve": True, "mlflow": True},
 }
 # An idle notebook keeps its node, and a GPU node is the dearest thing a stack runs: the notebook controller stops
 # one whose kernels have been idle this long (upstream ships culling off). Its volume stays; Start brings it back.

@@ -31,6 +31,8 @@ class ApplicationsConfig(ConfigModel):
     katib: StrictBool = Field(description="Katib hyperparameter tuning, on RDS")
     trainer: StrictBool = Field(description="Kubeflow Trainer (TrainJobs, with JobSet)")
     kserve: StrictBool = Field(description="KServe model serving, with Knative Serving as upstream ships it")
+    mlflow: StrictBool = Field(description="an MLflow tracking server (its database on RDS, its artifacts in S3) "
+                                           "under the Kubeflow hostname, behind the same login")
 
 
 class TeamConfig(ConfigModel):

@@ -40,6 +40,7 @@ def _abort_incomplete_uploads() -> aws.s3.BucketLifecycleConfigurationRuleArgs:
 class ArtifactStoreArgs:
     stack: StackContext  # the name prefix names the bucket; production protects it and logs access to it
     config: ArtifactStoreConfig
+    packages: bool = False  # the key also encrypts the package index (CodeArtifact)
 
 
 class ArtifactStore(Component):
@@ -57,12 +58,16 @@ class ArtifactStore(Component):
         account_id = caller_account_id(self)
 
         # S3 encrypts objects with the key for whoever may write them (their IAM policies and the bucket
-        # policy decide who); nothing reaches the key except through S3.
+        # policy decide who), CodeArtifact the package index for whoever creates its domain (with grants, which it
+        # keeps); nothing reaches the key except through them.
         key = customer_key(
-            f"{name}-key", parent=self, protect=stack.production, description="Kubeflow pipeline artifacts in S3",
+            f"{name}-key", parent=self, protect=stack.production,
+            description="Kubeflow pipeline artifacts in S3" + (" and the package index" if args.packages else ""),
             alias=f"alias/{stack.name_prefix}-artifacts",
-            usage=account_id.apply(lambda account: [iam.key_use_via_service(
-                "S3EncryptsArtifacts", account, stack.regional("s3"), grants=False)]))
+            usage=account_id.apply(lambda account: [
+                iam.key_use_via_service("S3EncryptsArtifacts", account, stack.regional("s3"), grants=False),
+                *([iam.key_use_via_service("CodeArtifactEncryptsPackages", account, stack.regional("codeartifact"))]
+                  if args.packages else [])]))
 
         bucket = aws.s3.Bucket(
             f"{name}-bucket",

@@ -36,6 +36,14 @@ KUBEFLOW_USER = "kfp"
 KATIB_USER = "katib"
 DATABASE_GRANTS = {KUBEFLOW_USER: (PIPELINE_DATABASE, METADATA_DATABASE, CACHE_DATABASE),
                    KATIB_USER: (KATIB_DATABASE,)}
+# MLflow's tracking server, when it runs: its own database and user.
+MLFLOW_DATABASE = "mlflow"
+MLFLOW_USER = "mlflow"
+
+
+def database_grants(mlflow: bool) -> dict[str, tuple[str, ...]]:
+    """Each user the bootstrap creates, and the databases it owns."""
+    return {**DATABASE_GRANTS, **({MLFLOW_USER: (MLFLOW_DATABASE,)} if mlflow else {})}
 BOOTSTRAP_NAMESPACE = namespaces.DATA
 # Logs RDS exports to CloudWatch, each into /aws/rds/instance/<identifier>/<type>.
 EXPORTED_LOGS = ("error", "slowquery")
@@ -86,10 +94,10 @@ def bootstrap_secret_name(credentials_version: int) -> str:
     return f"mysql-bootstrap-v{credentials_version}"
 
 
-def bootstrap_script(require_tls: bool) -> str:
+def bootstrap_script(require_tls: bool, grants: dict[str, tuple[str, ...]] = DATABASE_GRANTS) -> str:
     """Idempotent: creates the databases and users if missing and (re)sets the users' passwords."""
-    statements = [f"CREATE DATABASE IF NOT EXISTS `{db}`;" for dbs in DATABASE_GRANTS.values() for db in dbs]
-    for user, databases in DATABASE_GRANTS.items():
+    statements = [f"CREATE DATABASE IF NOT EXISTS `{db}`;" for dbs in grants.values() for db in dbs]
+    for user, databases in grants.items():
         password = f"${{{user.upper()}_PASSWORD}}"
         statements += [
             f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED WITH mysql_native_password BY '{password}';",
@@ -112,6 +120,7 @@ class DatabaseArgs:
     cluster: Cluster
     network: Network
     secrets: ExternalSecrets
+    mlflow: bool = False  # MLflow runs: its database and user too
 
 
 class Database(Component):
@@ -121,6 +130,7 @@ class Database(Component):
     port: int
     kubeflow_secret_name: pulumi.Output[str]
     katib_secret_name: pulumi.Output[str]
+    mlflow_secret_name: pulumi.Output[str] | None  # when MLflow runs
     identifier: str         # the RDS instance's (its metrics' DBInstanceIdentifier)
     credentials_version: int  # the Kubeflow users' passwords' (config database.credentialsVersion)
     instance_class: str
@@ -178,7 +188,7 @@ class Database(Component):
         passwords = {user: random.RandomPassword(f"{name}-{user}-password", length=32, special=False,
                                                  keepers={"credentialsVersion": str(cfg.credentials_version)},
                                                  opts=child)
-                     for user in (KUBEFLOW_USER, KATIB_USER)}
+                     for user in database_grants(args.mlflow)}
 
         instance = aws.rds.Instance(
             f"{name}-mysql",
@@ -233,15 +243,24 @@ class Database(Component):
             f"{name}-katib-secret", parent=self, cluster_name=prefix, path="kubeflow/katib-mysql",
             value=credentials(KATIB_USER), description="Katib database user", kms_key_id=args.secrets.key_arn,
             protect=stack.production)
+        stored = [kubeflow_version, katib_version]
+        credentials_by_user = {ADMIN_USER: admin_secret_arn, KUBEFLOW_USER: kubeflow_secret.name,
+                               KATIB_USER: katib_secret.name}
+        self.mlflow_secret_name = None
+        if args.mlflow:
+            mlflow_secret, mlflow_version = stored_secret(
+                f"{name}-mlflow-secret", parent=self, cluster_name=prefix, path="mlflow/mysql",
+                value=credentials(MLFLOW_USER), description="MLflow tracking server database user",
+                kms_key_id=args.secrets.key_arn, protect=stack.production)
+            stored.append(mlflow_version)
+            credentials_by_user[MLFLOW_USER] = mlflow_secret.name
+            self.mlflow_secret_name = mlflow_secret.name
         # The RDS-managed secret is named by RDS (rds!db-...), outside the cluster's prefix: external-secrets
         # may read exactly this one for the bootstrap job.
         admin_read = args.secrets.grant_read(f"{name}-admin-secret-read", parent=self, secret_arn=admin_secret_arn)
 
-        credentials_by_user = {ADMIN_USER: admin_secret_arn, KUBEFLOW_USER: kubeflow_secret.name,
-                               KATIB_USER: katib_secret.name}
         # Once the users have their passwords (the bootstrap Job ran with these versions), their readers may sync.
-        self.ready = [self._bootstrap(name, args, instance, credentials_by_user,
-                                      [admin_read, kubeflow_version, katib_version])]
+        self.ready = [self._bootstrap(name, args, instance, credentials_by_user, [admin_read, *stored])]
         self.credentials_version = cfg.credentials_version
 
         self.address = instance.address
@@ -271,7 +290,7 @@ class Database(Component):
         version = args.config.credentials_version
         env_secret = bootstrap_secret_name(version)
         remote = [("ADMIN_USER", ADMIN_USER, "username"), ("MYSQL_PWD", ADMIN_USER, "password"),
-                  ("KFP_PASSWORD", KUBEFLOW_USER, "password"), ("KATIB_PASSWORD", KATIB_USER, "password")]
+                  *[(f"{user.upper()}_PASSWORD", user, "password") for user in database_grants(args.mlflow)]]
         external_secret = k8s.apiextensions.CustomResource(
             f"{name}-bootstrap-credentials",
             api_version="external-secrets.io/v1",
@@ -306,7 +325,8 @@ class Database(Component):
                             security_context=k8s.core.v1.SecurityContextArgs(
                                 allow_privilege_escalation=False,
                                 capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"])),
-                            command=["sh", "-c", bootstrap_script(args.config.require_tls)],
+                            command=["sh", "-c", bootstrap_script(args.config.require_tls,
+                                                                  database_grants(args.mlflow))],
                             env=[k8s.core.v1.EnvVarArgs(name="DB_HOST", value=instance.address),
                                  k8s.core.v1.EnvVarArgs(name="DB_PORT", value=str(PORT))],
                             env_from=[k8s.core.v1.EnvFromSourceArgs(

@@ -61,10 +61,13 @@ def mirrored(image: str, registry: str | None) -> str:
     return image
 
 
-def spawner_form(groups: Sequence[NodeGroupConfig], registry: str | None) -> dict[str, Any]:
-    """The Jupyter web app's spawner_ui_config.yaml for this stack."""
+def spawner_form(groups: Sequence[NodeGroupConfig], registry: str | None,
+                 configurations: Sequence[str] = ()) -> dict[str, Any]:
+    """The Jupyter web app's spawner_ui_config.yaml for this stack: `configurations`, the PodDefault labels a new
+    notebook opts into unless its user unticks them."""
     form = yaml.safe_load(SPAWNER_FORM.read_text())
     defaults = form["spawnerFormDefaults"]
+    defaults["configurations"]["value"] = list(configurations)
     for key in ("image", "imageGroupOne", "imageGroupTwo"):
         defaults[key]["value"] = mirrored(defaults[key]["value"], registry)
         defaults[key]["options"] = [mirrored(i, registry) for i in defaults[key]["options"]]
@@ -141,6 +144,7 @@ class NotebooksArgs:
     node_groups: Sequence[NodeGroupConfig]
     image_mirror: pulumi.Output[str] | None  # the stack's in-region registry for ghcr.io, if any
     cull_idle_minutes: int
+    configurations: Sequence[str] = ()  # PodDefault labels a new notebook opts into (team.py makes the PodDefaults)
 
 
 class Notebooks(Component):
@@ -155,7 +159,7 @@ class Notebooks(Component):
         form = k8s.core.v1.ConfigMap(
             f"{name}-spawner", metadata={"name": SPAWNER_CONFIGMAP, "namespace": NAMESPACE},
             data={"spawner_ui_config.yaml": registry.apply(
-                lambda r: yaml.safe_dump(spawner_form(args.node_groups, r), sort_keys=False))},
+                lambda r: yaml.safe_dump(spawner_form(args.node_groups, r, args.configurations), sort_keys=False))},
             opts=in_namespace)
         culled = k8s.core.v1.ConfigMap(
             f"{name}-culling", metadata={"name": CULLING_CONFIGMAP, "namespace": NAMESPACE},

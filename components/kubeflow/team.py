@@ -6,7 +6,10 @@
 - an AWS role for the namespace's default-editor (what its pipeline runs and notebooks run as), allowed only
   the team's own prefix of the artifact bucket, through EKS Pod Identity;
 - Pipelines' per-namespace settings that KFP's removed profile controller wrote with static keys: the launcher's
-  pipeline root and Argo's artifact repository on that prefix, credentials from the environment.
+  pipeline root and Argo's artifact repository on that prefix, credentials from the environment;
+- PodDefaults a notebook (the form's configurations) or a pipeline step (its label) opts into: `pip`, which points
+  pip at the package index with a keyring that gets a token with the namespace's role (pip_keyring.py), and `mlflow`,
+  which points the MLflow client at the tracking server.
 
 Removing a team deletes its namespace and role; its artifacts stay in S3.
 """
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -24,12 +29,22 @@ from components.cluster.cluster import Cluster
 from components.component import Component
 from components.config import TeamConfig
 from components.data.artifact_store import ArtifactStore
+from components.data.package_index import PackageIndex
 from components.kubeflow import upstream
 from components.kubeflow.platform import Platform
 from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
 from components.stack import StackContext
 
 TEAM_LABEL = "mlplatform.io/team"
+PODDEFAULT_API_VERSION = "kubeflow.org/v1alpha1"
+# The labels a pod carries to opt into each PodDefault (the notebook form sets them from its "configurations"; a
+# pipeline step with kfp.kubernetes.add_pod_label).
+PIP_LABEL = "mlplatform.io/pip"
+MLFLOW_LABEL = "mlplatform.io/mlflow"
+PIP_KEYRING = Path(__file__).with_name("pip_keyring.py")
+KEYRING_CONFIGMAP = "pip-keyring"
+# On PATH in the notebook images and outside Python's scripts folder, where pip does not look for its keyring.
+KEYRING_PATH = "/usr/local/bin/keyring"
 
 
 def artifact_prefix(team: str) -> str:
@@ -57,6 +72,8 @@ class TeamArgs:
     platform: Platform
     artifacts: ArtifactStore
     pipelines: bool  # whether Pipelines runs (its per-namespace settings are then written)
+    packages: PackageIndex | None = None    # the package index, if the stack has one
+    mlflow_tracking_uri: str | None = None  # the MLflow server, if the stack runs one
 
 
 class Team(Component):
@@ -89,8 +106,9 @@ class Team(Component):
             f"{name}-artifacts",
             ServiceAccountRoleArgs(
                 cluster_name=args.cluster.name, namespace=team.name, service_account=upstream.PROFILE_EDITOR,
-                policy=pulumi.Output.all(args.artifacts.bucket_arn, args.artifacts.key_arn).apply(
-                    lambda a: iam.artifact_access(a[0], a[1], region, read=[], write=[artifact_prefix(team.name)])),
+                policy=pulumi.Output.all(args.artifacts.bucket_arn, args.artifacts.key_arn,
+                                         args.packages.domain_owner if args.packages else None).apply(
+                    lambda a: _policy(a[0], a[1], region, team.name, args.packages, a[2])),
                 tags={TEAM_LABEL: team.name}, boundary=args.cluster.role_boundary_arn),
             opts=self.child())
         if args.pipelines:
@@ -111,9 +129,51 @@ class Team(Component):
             k8s.core.v1.ConfigMap(
                 f"{name}-metadata-grpc", metadata=_meta(upstream.METADATA_GRPC_CONFIG, team.name),
                 data={"METADATA_GRPC_SERVICE_HOST": host, "METADATA_GRPC_SERVICE_PORT": port}, opts=in_namespace)
+        if args.packages:
+            self._pip(name, team.name, args.packages, in_namespace)
+        if args.mlflow_tracking_uri:
+            k8s.apiextensions.CustomResource(
+                f"{name}-mlflow", api_version=PODDEFAULT_API_VERSION, kind="PodDefault",
+                metadata=_meta("mlflow", team.name),
+                spec={"selector": {"matchLabels": {MLFLOW_LABEL: "true"}},
+                      "desc": "MLflow: log runs to the platform's tracking server",
+                      "env": [{"name": "MLFLOW_TRACKING_URI", "value": args.mlflow_tracking_uri}]},
+                opts=in_namespace)
         self.namespace = team.name
         self.role_arn = role.role_arn
         self.register_outputs({"role_arn": self.role_arn})
+
+
+    def _pip(self, name: str, namespace: str, packages: PackageIndex, opts: pulumi.ResourceOptions) -> None:
+        keyring = k8s.core.v1.ConfigMap(
+            f"{name}-pip-keyring", metadata=_meta(KEYRING_CONFIGMAP, namespace),
+            data={"keyring": PIP_KEYRING.read_text()}, opts=opts)
+        k8s.apiextensions.CustomResource(
+            f"{name}-pip", api_version=PODDEFAULT_API_VERSION, kind="PodDefault", metadata=_meta("pip", namespace),
+            spec=packages.index_url.apply(lambda url: pip_pod_default(url)),
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[keyring])))
+
+
+def pip_pod_default(index_url: str) -> dict[str, Any]:
+    """pip installs from the package index; on the index's 401 it runs the keyring, which gets a token with the pod's
+    own role (pip_keyring.py). PIP_* variables are pip's own settings (pip user guide, "Environment variables")."""
+    return {"selector": {"matchLabels": {PIP_LABEL: "true"}},
+            "desc": "pip: install from the platform's package index (public PyPI too)",
+            "env": [{"name": "PIP_INDEX_URL", "value": index_url},
+                    {"name": "PIP_KEYRING_PROVIDER", "value": "subprocess"}],
+            "volumes": [{"name": "pip-keyring", "configMap": {"name": KEYRING_CONFIGMAP, "defaultMode": 0o755}}],
+            "volumeMounts": [{"name": "pip-keyring", "mountPath": KEYRING_PATH, "subPath": "keyring",
+                              "readOnly": True}]}
+
+
+def _policy(bucket_arn: str, key_arn: str, region: str, team: str, packages: PackageIndex | None,
+            owner: str | None) -> iam.Document:
+    """The team's own prefix of the artifact bucket, and reading the package index when the stack has one."""
+    document = iam.artifact_access(bucket_arn, key_arn, region, read=[], write=[artifact_prefix(team)])
+    if packages is None or owner is None:
+        return document
+    return {**document, "Statement": [*document["Statement"],
+                                      *iam.package_index_read(region, owner, packages.domain, packages.repository)]}
 
 
 def _meta(name: str, namespace: str) -> k8s.meta.v1.ObjectMetaArgs:

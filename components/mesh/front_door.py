@@ -89,6 +89,7 @@ class FrontDoorArgs:
 class FrontDoor(Component):
     """`ready`: the gateway's release (its Service, its NLB)."""
     url: str
+    hostname: str
     load_balancer_name: str
 
     def __init__(self, name: str, args: FrontDoorArgs, opts: pulumi.ResourceOptions | None = None):
@@ -117,5 +118,6 @@ class FrontDoor(Component):
             },
             opts=self.child(depends_on=[*args.certificates.ready, args.istio.namespace]))
         self.ready = [gateway]
+        self.hostname = hostname
         self.url = f"https://{hostname}/"
         self.register_outputs({"url": self.url})
