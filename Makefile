@@ -8,7 +8,7 @@ PYTHON_VERSION := $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version
 INSTALLED      := $(VENV)/installed-python$(PYTHON_VERSION)
 NEEDS_PULUMI   := command -v pulumi >/dev/null || { echo "error: the Pulumi CLI is not installed. Install it (https://www.pulumi.com/docs/install/: curl -fsSL https://get.pulumi.com | sh), then log in to a state backend: pulumi login (Pulumi Cloud) or pulumi login s3://<bucket>" >&2; exit 1; }; pulumi whoami >/dev/null 2>&1 || { echo "error: the Pulumi CLI is not logged in to a state backend: pulumi login (Pulumi Cloud) or pulumi login s3://<bucket>" >&2; exit 1; }
 
-.PHONY: help test lint plan generate upgrade bench upstream renders preview up clean
+.PHONY: help test lint plan generate upgrade bench upstream renders preview up verify integration clean
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -28,12 +28,12 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 
 test: $(INSTALLED)  ## set up, lint, type-check, and run the offline test suite
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy components offline tools policies/mlplatform_policies deployments/__main__.py
+	$(VENV)/bin/mypy components offline tools verify policies/mlplatform_policies deployments/__main__.py
 	$(PYTHON) -m pytest
 
 lint: $(INSTALLED)  ## lint and type-check only
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy components offline tools policies/mlplatform_policies deployments/__main__.py
+	$(VENV)/bin/mypy components offline tools verify policies/mlplatform_policies deployments/__main__.py
 
 plan: $(INSTALLED)  ## what STACK creates, its policy verdicts, monthly cost and deploy time; no account needed
 	$(PYTHON) -m offline.plan $(STACK) $(PLAN_ARGS)
@@ -64,5 +64,24 @@ up:  ## deploy STACK (needs the Pulumi CLI and AWS credentials)
 	@$(MAKE) --no-print-directory $(INSTALLED)
 	$(PYTHON) -m tools.upstream run -- pulumi up --stack $(STACK)
 
-clean:  ## remove the virtualenv and the tools' caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+# make verify's packages (kfp, the Kubernetes client, boto3) in a virtualenv of their own: kfp needs a newer protobuf
+# than Pulumi's SDK.
+VERIFY_VENV      := venv-verify
+VERIFY_INSTALLED := $(VERIFY_VENV)/installed-python$(PYTHON_VERSION)
+$(VERIFY_INSTALLED): requirements-verify.txt
+	$(PYTHON3) -m venv $(VERIFY_VENV)
+	$(VERIFY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-verify.txt
+	rm -f $(VERIFY_VENV)/installed-python*
+	touch $@
+
+verify:  ## check deployed STACK end to end (Pulumi CLI, an admin's AWS credentials; VERIFY_ARGS=--gpu starts a GPU node)
+	@$(NEEDS_PULUMI)
+	@$(MAKE) --no-print-directory $(VERIFY_INSTALLED)
+	$(VERIFY_VENV)/bin/python -m verify $(STACK) $(VERIFY_ARGS)
+
+integration: $(INSTALLED) $(VERIFY_INSTALLED)  ## up, verify, destroy an ephemeral stack (real AWS; MLPLATFORM_INTEGRATION_CONFIG=<stack file>)
+	@$(NEEDS_PULUMI)
+	MLPLATFORM_INTEGRATION_CONFIG="$(MLPLATFORM_INTEGRATION_CONFIG)" $(PYTHON) -m pytest -n 0 -s tests/test_integration.py
+
+clean:  ## remove the virtualenvs and the tools' caches
+	rm -rf $(VENV) $(VERIFY_VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -44,6 +44,10 @@ pulumi.export("session_cache_endpoint", data_services.sessions.address)
 pulumi.export("kubeflow_url", service_mesh.front_door.url)
 pulumi.export("alarm_topic_arn", watch.alarms.topic_arn)
 pulumi.export("dashboard_url", watch.dashboard.url)
+# What `make verify` checks the deployed stack against (verify/).
+pulumi.export("teams", [team.name for team in cfg.kubeflow.teams])
+pulumi.export("applications", sorted(platform.applications))
+pulumi.export("production", stack.production)
 # The notebook images the form offers, as the nodes pull them: what an image cache holds (docs/kubeflow.md).
 pulumi.export("notebook_images", platform.notebook_images)
 # The first admin's login (pulumi stack output kubeflow_admin --show-secrets).

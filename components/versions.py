@@ -141,3 +141,10 @@ VALKEY_ENGINE_VERSION = "8.1"
 # through Pod Identity) and PyMySQL (RDS); the plain image has neither (mlflow docker/Dockerfile.full).
 # renovate: datasource=docker depName=ghcr.io/mlflow/mlflow
 MLFLOW_IMAGE = "ghcr.io/mlflow/mlflow:v3.16.1-full"
+
+# `make verify` (verify/): the AWS CLI its team-isolation pod lists S3 with, and a CUDA base image for its GPU check
+# (nvidia-smi comes from the node's driver through the NVIDIA container toolkit).
+# renovate: datasource=docker depName=public.ecr.aws/aws-cli/aws-cli
+VERIFY_AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.32.9"
+# renovate: datasource=docker depName=nvcr.io/nvidia/cuda
+VERIFY_CUDA_IMAGE = "nvcr.io/nvidia/cuda:13.0.0-base-ubuntu24.04"

@@ -44,7 +44,9 @@ def test_renovate_reads_every_pin_in_versions_py_with_its_current_value():
     frontend = found["ghcr.io/kubeflow/kfp-frontend"]["currentValue"]
     assert frontend == versions.KFP_FRONTEND_IMAGE.rsplit(":")[1]
     assert found["ghcr.io/mlflow/mlflow"]["currentValue"] == versions.MLFLOW_IMAGE.rsplit(":")[1]
-    assert len(found) == len(charts) + 6
+    for image in (versions.VERIFY_AWS_CLI_IMAGE, versions.VERIFY_CUDA_IMAGE):
+        assert found[image.rsplit(":", 1)[0]]["currentValue"] == image.rsplit(":", 1)[1]
+    assert len(found) == len(charts) + 8
     # every marker is read: one a pattern missed would leave its pin to rot
     markers = [line for line in VERSIONS.splitlines() if line.strip().startswith("# renovate:")]
     assert len(markers) == len(read)
