@@ -338,7 +338,8 @@ def tests() -> str:
 
 
 def layout() -> str:
-    """Each package and module of components/, offline/, verify/ and tools/ with the first line of what it says it is."""
+    """Each package and module of components/, offline/, verify/ and tools/ with the first line of what it says
+    it is."""
     lines = ["```"]
     for top in ("components", "offline", "verify", "tools"):
         for path in sorted((ROOT / top).rglob("*.py")):
