@@ -317,3 +317,32 @@ def test_the_teardown_check_waits_for_the_tagging_api_to_catch_up():
     stuck = FakeTagging({"arn:aws:s3:::stuck": {"project": PROJECT, "pulumi-stack": "verify-abc"}})
     assert teardown.wait_until_gone(stuck, "verify-abc", "c", timeout=60, interval=30, sleep=lambda s: None) == [
         "arn:aws:s3:::stuck"]
+
+
+# ---- the live web port, against a real local server ---------------------------------------------------------------
+
+def test_the_live_web_port_reports_a_redirect_instead_of_following_it():
+    import http.server
+    import threading
+
+    from verify.live import LiveWeb
+
+    class Redirects(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the handler's API
+            self.send_response(301 if self.path == "/" else 200)
+            self.send_header("Location", "https://example.test/")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Redirects)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer = LiveWeb().get(f"http://127.0.0.1:{server.server_port}/")
+        assert answer.status == 301 and answer.headers["location"] == "https://example.test/"
+        assert LiveWeb().get(f"http://127.0.0.1:{server.server_port}/x").status == 200
+        assert LiveWeb().get("http://127.0.0.1:1/").status == 0  # nothing listening: a status, not an exception
+    finally:
+        server.shutdown()
+    assert "127.0.0.1" in LiveWeb().resolve("localhost") or "::1" in LiveWeb().resolve("localhost")
