@@ -1,7 +1,8 @@
 """The ML platform on AWS, one stack per environment:
 
-    config -> network -> cluster (node groups, core add-ons) -> cluster add-ons -> data services
-           -> mesh (Istio, front door, login) -> Kubeflow (platform, applications, teams)
+    config -> network -> cluster (node groups, core add-ons) -> cluster add-ons (storage incl. FSx)
+           -> data services (RDS, S3, ElastiCache, the package index) -> mesh (Istio, front door, login)
+           -> Kubeflow (platform, applications incl. MLflow, teams)
            -> observability (Container Insights, alarms, dashboard) -> outputs
 """
 
@@ -25,7 +26,7 @@ cluster_addons = addons.install(stack, cfg.addons, cfg.node_groups, cluster, net
 data_services = data.create(stack, cfg.data, cluster, network, cluster_addons.secrets,
                             mlflow=cfg.kubeflow.applications.mlflow)
 service_mesh = mesh.install(stack, cfg.mesh, cfg.addons.dns, cluster, cluster_addons, data_services.sessions)
-platform = kubeflow.install(stack, cfg.kubeflow, cluster, cluster_addons, data_services, service_mesh)
+ml_platform = kubeflow.install(stack, cfg.kubeflow, cluster, cluster_addons, data_services, service_mesh)
 watch = observability.install(stack, cfg.observability, cfg.node_groups, cluster, data_services, service_mesh)
 
 pulumi.export("cluster_name", cluster.name)
@@ -46,10 +47,10 @@ pulumi.export("alarm_topic_arn", watch.alarms.topic_arn)
 pulumi.export("dashboard_url", watch.dashboard.url)
 # What `make verify` checks the deployed stack against (verify/).
 pulumi.export("teams", [team.name for team in cfg.kubeflow.teams])
-pulumi.export("applications", sorted(platform.applications))
+pulumi.export("applications", sorted(ml_platform.applications))
 pulumi.export("production", stack.production)
 # The notebook images the form offers, as the nodes pull them: what an image cache holds (docs/kubeflow.md).
-pulumi.export("notebook_images", platform.notebook_images)
+pulumi.export("notebook_images", ml_platform.notebook_images)
 # The first admin's login (pulumi stack output kubeflow_admin --show-secrets).
 pulumi.export("kubeflow_admin", pulumi.Output.secret({"email": service_mesh.auth.admin_email,
                                                       "password": service_mesh.auth.admin_password}))
