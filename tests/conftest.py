@@ -18,7 +18,7 @@ import pytest
 from filelock import FileLock
 
 from offline import engine
-from offline.analyzer import stack_findings
+from offline.analyzer import load_pack, stack_findings
 from offline.engine import StackResult
 from tests.fixtures import FIXTURES, evaluate
 
@@ -28,6 +28,12 @@ COMPANY_IDP = {"name": "Example SSO", "issuer": "https://login.example.com", "cl
 PINNED_ADDONS = {"coredns": "v1.12.9-eksbuild.7", "aws-ebs-csi-driver": "v1.50.1-eksbuild.1"}
 EVERYDAY_DATABASE = {"instanceClass": "db.r7g.xlarge", "allocatedStorageGiB": 200, "maxAllocatedStorageGiB": 1000,
                      "backupRetentionDays": 30}
+
+
+@pytest.fixture(scope="session")
+def pack():
+    """The policy pack as `pulumi preview --policy-pack policies` loads it (offline/analyzer.py)."""
+    return load_pack()
 
 
 @pytest.fixture(scope="session")

@@ -10,19 +10,8 @@ from mlplatform_policies import ALL_POLICIES, kubernetes
 from pulumi.runtime.rpc import UNKNOWN as WIRE_UNKNOWN
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 
-from offline.analyzer import PREVIEW_SKIP, analyze, aws_provider, configure, load_pack, resource, stack_findings
-
-LEVEL = {p.name: p.enforcement_level.value for p in ALL_POLICIES}
-
-
-@pytest.fixture(scope="module")
-def pack():
-    return load_pack()
-
-
-def _found(pack, policy, resources):
-    return [f for f in analyze(resources, pack) if f.policy == policy]
-
+from offline.analyzer import PREVIEW_SKIP, aws_provider, configure, resource, stack_findings
+from tests.policy_cases import LEVEL, assert_stack_case, findings_of
 
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
 RDS = "aws:rds/instance:Instance"
@@ -268,21 +257,21 @@ RESOURCE_CASES = [
 @pytest.mark.parametrize("policy,type_,good,bad,words,stack", RESOURCE_CASES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(RESOURCE_CASES)])
 def test_resource_policy_fires_on_bad_and_passes_good(pack, policy, type_, good, bad, words, stack):
-    found = _found(pack, policy, [resource(type_, "subject", bad, stack=stack)])
+    found = findings_of(pack, policy, [resource(type_, "subject", bad, stack=stack)])
     assert found, f"{policy} did not fire on {bad}"
     assert any(words in f.report for f in found), [f.report for f in found]
     assert all(f.report.startswith(f"{type_} 'subject': ") and "Fix: " in f.report for f in found)
     assert {f.level for f in found} == {LEVEL[policy]}
     if good is not None:
-        assert _found(pack, policy, [resource(type_, "subject", good, stack=stack)]) == []
+        assert findings_of(pack, policy, [resource(type_, "subject", good, stack=stack)]) == []
 
 
 def test_production_rules_are_quiet_outside_production(pack):
-    assert _found(pack, "rds-production-multi-az", [resource(RDS, "db", {**GOOD_RDS, "multiAz": False})]) == []
+    assert findings_of(pack, "rds-production-multi-az", [resource(RDS, "db", {**GOOD_RDS, "multiAz": False})]) == []
     # which stacks count as production is the user's to configure, through the engine's Configure call
     configure(pack, {"rds-production-multi-az": {"productionStacks": ["live"]}})
     try:
-        assert _found(pack, "rds-production-multi-az",
+        assert findings_of(pack, "rds-production-multi-az",
                       [resource(RDS, "db", {**GOOD_RDS, "multiAz": False}, stack="live")])
     finally:
         configure(pack, {})
@@ -296,16 +285,16 @@ def test_production_rules_are_quiet_outside_production(pack):
 def test_production_is_what_the_program_tagged(pack, stack, tagged, production):
     provider = aws_provider(stack, tagged) if tagged is not None else None
     db = resource(RDS, "db", {**GOOD_RDS, "multiAz": False}, stack=stack, provider=provider)
-    found = _found(pack, "rds-production-multi-az", [db, *([provider] if provider else [])])
+    found = findings_of(pack, "rds-production-multi-az", [db, *([provider] if provider else [])])
     assert bool(found) is production
     stateful = resource(RDS, "db", GOOD_RDS, stack=stack, provider=provider)
-    assert bool(_found(pack, "production-stateful-protected", [stateful, *([provider] if provider else [])])) \
+    assert bool(findings_of(pack, "production-stateful-protected", [stateful, *([provider] if provider else [])])) \
         is production
 
 
 def test_policies_ignore_other_resource_types(pack):
     bucket = resource("aws:s3/bucket:Bucket", "b", {"storageEncrypted": False})
-    assert _found(pack, "rds-storage-encrypted", [bucket]) == []
+    assert findings_of(pack, "rds-storage-encrypted", [bucket]) == []
 
 
 # ---- stack policies ----------------------------------------------------------------------------
@@ -394,11 +383,7 @@ STACK_CASES = [
 @pytest.mark.parametrize("policy,good,bad,words,subject", STACK_CASES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(STACK_CASES)])
 def test_stack_policy_fires_on_bad_and_passes_good(pack, policy, good, bad, words, subject):
-    assert _found(pack, policy, good) == []
-    found = _found(pack, policy, bad)
-    assert found and all(words in f.report and "Fix: " in f.report for f in found), [f.report for f in found]
-    assert {f.urn.rsplit("::", 1)[1] for f in found} == {subject}
-    assert {f.level for f in found} == {LEVEL[policy]}
+    assert_stack_case(pack, policy, good, bad, words, subject)
 
 
 def test_bucket_companion_must_target_that_bucket(pack):
@@ -406,16 +391,16 @@ def test_bucket_companion_must_target_that_bucket(pack):
     other = resource(BUCKET, "logs", {"bucket": "logs-bucket"})
     block = resource(PAB, "logs-block", {}, property_dependencies={"bucket": [other]})
     by_name = resource(PAB, "by-name", {"bucket": "artifacts-bucket"})  # a literal name counts too
-    found = _found(pack, "s3-bucket-has-public-access-block", [bucket, other, block])
+    found = findings_of(pack, "s3-bucket-has-public-access-block", [bucket, other, block])
     assert [f.urn for f in found] == [bucket.urn]
-    assert _found(pack, "s3-bucket-has-public-access-block", [bucket, other, block, by_name]) == []
+    assert findings_of(pack, "s3-bucket-has-public-access-block", [bucket, other, block, by_name]) == []
 
 
 def test_rules_added_to_a_default_security_group_are_caught(pack):
     vpc, default = _vpc_with((DEFAULT_SG, {}))
     rule = resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "rule", {"ipProtocol": "-1"},
                     property_dependencies={"securityGroupId": [default]})
-    [finding] = _found(pack, "vpc-default-security-group-closed", [vpc, default, rule])
+    [finding] = findings_of(pack, "vpc-default-security-group-closed", [vpc, default, rule])
     assert finding.urn == rule.urn and "adds a rule to a VPC's default security group" in finding.report
 
 
@@ -496,11 +481,11 @@ def test_a_known_bad_part_is_caught_even_while_other_inputs_are_unknown(prod_pre
     assert _has_unknown(target.wire), f"{name} has no unknown input at preview; pick another subject"
     change(target.wire)
     assert _has_unknown(target.wire)
-    assert _found(pack, policy, [recorded]) == []
-    assert [f.urn for f in _found(pack, policy, [target])] == [target.urn]
+    assert findings_of(pack, policy, [recorded]) == []
+    assert [f.urn for f in findings_of(pack, policy, [target])] == [target.urn]
 
 
 def test_a_bucket_without_encryption_is_caught_while_its_name_is_unknown(first_preview, pack):
     resources = [r for r in first_preview.resources if r.type.startswith("aws:s3/") and r.type != SSE]
-    found = [f for f in analyze(resources, pack) if f.policy == "s3-bucket-encrypted"]
+    found = findings_of(pack, "s3-bucket-encrypted", resources)
     assert {f.urn.rsplit("::", 1)[1] for f in found} == {b.name for b in first_preview.of_type(BUCKET)}

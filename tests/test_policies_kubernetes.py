@@ -7,27 +7,19 @@ import base64
 import copy
 
 import pytest
-from mlplatform_policies import ALL_POLICIES, kubernetes, pod_security
+from mlplatform_policies import kubernetes, pod_security
 
 from offline import renders
-from offline.analyzer import analyze, configure, load_pack, resource
+from offline.analyzer import analyze, configure, resource
 from offline.engine import Registered
+from tests.policy_cases import LEVEL, assert_stack_case, findings_of
 
-LEVEL = {p.name: p.enforcement_level.value for p in ALL_POLICIES}
 NAMESPACE = "kubernetes:core/v1:Namespace"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE = "kubernetes:core/v1:Service"
 DIRECTORY = resource("kubernetes:kustomize/v2:Directory", "kubeflow-apps", {"directory": "overlays/apps"})
 
-
-@pytest.fixture(scope="module")
-def pack():
-    return load_pack()
-
-
-def _found(pack, policy, resources):
-    return [f for f in analyze(resources, pack) if f.policy == policy]
 
 
 def rendered(obj: dict) -> Registered:
@@ -160,11 +152,7 @@ STACK_CASES = [
 @pytest.mark.parametrize("policy,good,bad,words,subject", STACK_CASES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(STACK_CASES)])
 def test_stack_policy_fires_on_bad_and_passes_good(pack, policy, good, bad, words, subject):
-    assert _found(pack, policy, good) == []
-    found = _found(pack, policy, bad)
-    assert found and all(words in f.report and "Fix: " in f.report for f in found), [f.report for f in found]
-    assert {f.urn.rsplit("::", 1)[1] for f in found} == {subject}
-    assert {f.level for f in found} == {LEVEL[policy]}
+    assert_stack_case(pack, policy, good, bad, words, subject)
 
 
 # ---- resource policies -------------------------------------------------------------------------------------------
@@ -291,20 +279,20 @@ def _subject(form: str, obj: dict) -> Registered:
                          ids=[f"{c[0]}-{c[1].rsplit(':', 1)[-1]}-{i}" for i, c in enumerate(RESOURCE_CASES)])
 def test_resource_policy_fires_on_bad_and_passes_good(pack, policy, form, good, bad, words):
     subject = _subject(form, bad)
-    found = _found(pack, policy, [subject])
+    found = findings_of(pack, policy, [subject])
     assert any(words in f.report for f in found), [f.report for f in found]
     assert all("Fix: " in f.report for f in found)
     assert {f.urn for f in found} == {subject.urn} and {f.level for f in found} == {LEVEL[policy]}
     if good is not None:
-        assert _found(pack, policy, [_subject(form, good)]) == []
+        assert findings_of(pack, policy, [_subject(form, good)]) == []
 
 
 def test_internet_facing_services_are_the_settings_to_choose(pack):
     web = own(SERVICE, lb_service("web", "apps", type="external", scheme="internet-facing"))
     configure(pack, {"kubernetes-load-balancer-scheme": {"internetFacing": ["apps/web"]}})
     try:
-        assert _found(pack, "kubernetes-load-balancer-scheme", [web]) == []
-        assert _found(pack, "kubernetes-load-balancer-scheme", [own(SERVICE, FRONT_DOOR)])  # no longer listed
+        assert findings_of(pack, "kubernetes-load-balancer-scheme", [web]) == []
+        assert findings_of(pack, "kubernetes-load-balancer-scheme", [own(SERVICE, FRONT_DOOR)])  # no longer listed
     finally:
         configure(pack, {})
 
