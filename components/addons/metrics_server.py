@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import pulumi
 
 from components.cluster.cluster import Cluster, Webhook
-from components.cluster.eks_addon import eks_addon
 from components.component import Component
 
 ADDON = "metrics-server"
@@ -30,10 +29,6 @@ class MetricsServer(Component):
 
     def __init__(self, name: str, args: MetricsServerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mlplatform:metrics_server:MetricsServer", name, opts)
-        cluster = args.cluster
-        addon = eks_addon(
-            f"{name}-addon", parent=self, cluster_name=cluster.name, addon=ADDON,
-            kubernetes_version=cluster.kubernetes_version, pinned_version=cluster.addon_versions.get(ADDON),
-            depends_on=[*cluster.ready, *self.waits_for])
+        addon = args.cluster.addon(f"{name}-addon", parent=self, addon=ADDON, depends_on=self.waits_for)
         self.ready = [addon]
         self.register_outputs({})

@@ -11,7 +11,6 @@ import pulumi_kubernetes as k8s
 
 from components import iam, namespaces
 from components.cluster.cluster import Cluster
-from components.cluster.eks_addon import eks_addon
 from components.component import Component
 from components.config import AddonsConfig
 from components.kms import account_id, customer_key
@@ -205,7 +204,4 @@ class Storage(Component):
     def _csi_addon(self, name: str, cluster: Cluster, addon: str, role: ServiceAccountRole,
                    depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
         """A CSI driver as an EKS add-on that carries its own Pod Identity role."""
-        return eks_addon(
-            f"{name}-{addon}", parent=self, cluster_name=cluster.name, addon=addon,
-            kubernetes_version=cluster.kubernetes_version, pinned_version=cluster.addon_versions.get(addon),
-            role=role, depends_on=[*cluster.ready, *(depends_on or [])])
+        return cluster.addon(f"{name}-{addon}", parent=self, addon=addon, role=role, depends_on=depends_on or [])

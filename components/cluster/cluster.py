@@ -387,6 +387,14 @@ class Cluster(Component):
         ]
         return role, attachments
 
+    def addon(self, resource_name: str, *, parent: pulumi.Resource, addon: str, role: ServiceAccountRole | None = None,
+              configuration: dict | None = None, depends_on: Sequence[pulumi.Resource] = ()) -> aws.eks.Addon:
+        """An EKS add-on of this cluster, at its pin (cluster.addonVersions) or AWS's default, once the cluster is
+        ready for workloads (its nodes, DNS and the deployer's access)."""
+        return eks_addon(resource_name, parent=parent, cluster_name=self.name, addon=addon,
+                         kubernetes_version=self.kubernetes_version, pinned_version=self.addon_versions.get(addon),
+                         role=role, configuration=configuration, depends_on=[*self.ready, *depends_on])
+
     def _addon(self, name: str, cfg: ClusterConfig, cluster_name: pulumi.Input[str], addon: str,
                role: ServiceAccountRole | None = None, depends_on=()) -> aws.eks.Addon:
         return eks_addon(f"{name}-{addon}", parent=self, cluster_name=cluster_name, addon=addon,

@@ -23,7 +23,6 @@ import pulumi_aws as aws
 
 from components import iam, namespaces
 from components.cluster.cluster import Cluster, container_logs_prefix
-from components.cluster.eks_addon import eks_addon
 from components.component import Component
 from components.kms import account_id
 from components.service_account_role import ServiceAccountRole, ServiceAccountRoleArgs
@@ -112,11 +111,9 @@ class ContainerInsights(Component):
             opts=self.child())
         # After the groups (or Fluent Bit makes them, keyless and kept forever) and the role (or the agents start
         # without credentials and do not retry).
-        addon = eks_addon(
-            f"{name}-addon", parent=self, cluster_name=cluster.name, addon=ADDON,
-            kubernetes_version=cluster.kubernetes_version, pinned_version=cluster.addon_versions.get(ADDON),
-            role=role, configuration=addon_configuration(args.mode),
-            depends_on=[*groups.values(), *cluster.ready, *self.waits_for])
+        addon = cluster.addon(f"{name}-addon", parent=self, addon=ADDON, role=role,
+                              configuration=addon_configuration(args.mode),
+                              depends_on=[*groups.values(), *self.waits_for])
         for metric, (short_name, pattern) in LOG_METRICS.items():
             aws.cloudwatch.LogMetricFilter(
                 f"{name}-{short_name}", log_group_name=groups["application"].name,
