@@ -136,10 +136,9 @@ def shared_with_other_stacks(stack: str, config: dict[str, Any], program: Path =
 
 
 def _settings(stack: str, config: dict[str, Any]):
-    from components.config import ConfigError, parse
-    raw = {k.removeprefix("mlplatform:"): v for k, v in config.items() if k.startswith("mlplatform:")}
+    from components.config import ConfigError, parse_stack_file
     try:
-        return parse(raw, region=config.get("aws:region"), stack=stack)
+        return parse_stack_file(config, stack)
     except ConfigError:
         return None  # its own plan reports why
 

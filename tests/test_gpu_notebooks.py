@@ -17,7 +17,7 @@ import yaml
 
 from components.cluster import node_group
 from components.cluster.node_group import IMAGE_CACHE_DEVICE, MOUNT_IMAGE_CACHE, NODE_GROUP_LABEL
-from components.config import PROJECT, ConfigError
+from components.config import PROJECT, ConfigError, parse_stack_file
 from components.kubeflow import notebooks
 from components.kubeflow.notebooks import CULLING_CONFIGMAP, GUARD, SPAWNER_CONFIGMAP
 from offline import cost, time_to_kernel
@@ -445,9 +445,7 @@ def test_warm_hours_raise_the_groups_minimum_and_never_touch_its_desired_size(pr
 
 
 def _config_group(stack, name):
-    from components.config import parse
-    raw = {k.removeprefix(f"{PROJECT}:"): v for k, v in stack_config(stack).items() if k.startswith(f"{PROJECT}:")}
-    return next(g for g in parse(raw, region="us-east-1", stack=stack).node_groups if g.name == name)
+    return next(g for g in parse_stack_file(stack_config(stack), stack).node_groups if g.name == name)
 
 
 # ---- the in-region mirror --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from components import addons, kubeflow, mesh
 from components.addons import storage
 from components.cluster.cluster import security_group_rules
-from components.config import PROJECT, parse
+from components.config import PROJECT, parse_stack_file
 from components.config.environments import ENVIRONMENTS
 from components.kubeflow import upstream
 from components.observability import container_insights
@@ -53,8 +53,7 @@ def stack_file(request, shared) -> tuple[StackResult, dict]:
 
 def _settings(config, stack):
     """The configuration as the program reads it, defaults included."""
-    raw = {k.removeprefix(f"{PROJECT}:"): v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
-    return parse(raw, region=config["aws:region"], stack=stack)
+    return parse_stack_file(config, stack)
 
 
 # ---- it validates, evaluates and passes the pack -------------------------------------------------------------

@@ -33,7 +33,8 @@ from components.config.network import MAX_AZS, NetworkConfig
 from components.config.observability import ObservabilityConfig
 from components.config.placeholders import placeholders
 
-__all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "placeholder_warnings", "role_name",
+__all__ = ["PROJECT", "ConfigError", "StackConfig", "load", "parse", "parse_stack_file", "placeholder_warnings",
+           "role_name",
            "NetworkConfig", "ClusterConfig", "NodeGroupConfig", "AddonsConfig", "DnsConfig", "DataConfig",
            "DatabaseConfig", "ArtifactStoreConfig", "SessionCacheConfig", "PackageIndexConfig", "MeshConfig",
            "CompanyIdpConfig",
@@ -101,6 +102,12 @@ def load() -> StackConfig:
     for line in placeholder_warnings(raw):
         pulumi.log.warn(line)
     return config
+
+
+def parse_stack_file(config: Mapping[str, Any], stack: str) -> StackConfig:
+    """A stack file's `config:` as Pulumi.<stack>.yaml holds it (namespaced keys, aws:region among them), validated."""
+    raw = {k.removeprefix(f"{PROJECT}:"): v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
+    return parse(raw, region=config.get("aws:region"), stack=stack)
 
 
 def placeholder_warnings(raw: Mapping[str, Any]) -> list[str]:
