@@ -28,6 +28,12 @@ class InstanceType:
         return self.name.partition(".")[2]
 
     @property
+    def pulls_in_parallel(self) -> bool:
+        """Whether nodeadm turns FastImagePull on here: 4 vCPU and 7 GiB or more
+        (awslabs/amazon-eks-ami nodeadm/internal/containerd/config.go, UseSOCISnapshotter)."""
+        return self.vcpus >= 4 and self.memory_gib >= 7
+
+    @property
     def shape(self) -> tuple[int, float]:
         """What cluster-autoscaler assumes every node of a group has (CPU, memory)."""
         return self.vcpus, self.memory_gib

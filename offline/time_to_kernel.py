@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from components.cluster.node_group import GPU_TAINT_KEY
 from components.instance_types import CATALOGUE
 from offline import cost
 from offline.engine import Registered
@@ -71,7 +72,7 @@ def _step(key: str) -> Step:
 
 
 def _is_gpu(group: Registered) -> bool:
-    return any(t.get("key") == "nvidia.com/gpu" for t in group.inputs.get("taints") or [])
+    return any(t.get("key") == GPU_TAINT_KEY for t in group.inputs.get("taints") or [])
 
 
 def _template(group: Registered, tree: ResourceTree) -> Registered:
@@ -81,11 +82,9 @@ def _template(group: Registered, tree: ResourceTree) -> Registered:
 
 def _fast_image_pull(template: Registered, instance_type: str) -> bool:
     data = template.inputs.get("userData")
-    spec = CATALOGUE[instance_type]
     if not data:
         return False
-    # nodeadm turns it on only at 4 vCPU and 7 GiB or more (nodeadm/internal/containerd/config.go).
-    return "FastImagePull: true" in base64.b64decode(data).decode() and spec.vcpus >= 4 and spec.memory_gib >= 7
+    return "FastImagePull: true" in base64.b64decode(data).decode() and CATALOGUE[instance_type].pulls_in_parallel
 
 
 def pull_step(mirror: bool, parallel: bool, root_mibps: int) -> Step:

@@ -524,7 +524,7 @@ def test_every_step_says_where_its_time_comes_from():
 
 def test_the_image_cache_is_built_from_the_images_the_form_offers(prod):
     form = _form(prod)
-    assert notebooks.notebook_images([_config_group("prod", "gpu")], "r.example/ghcr") == [
+    assert notebooks.notebook_images(notebooks.spawner_form([_config_group("prod", "gpu")], "r.example/ghcr")) == [
         i.replace("123456789012.dkr.ecr.us-east-1.amazonaws.com/mlplatform-prod/ghcr", "r.example/ghcr")
         for key in ("image", "imageGroupOne", "imageGroupTwo") for i in form[key]["options"]]
 

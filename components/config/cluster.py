@@ -303,7 +303,7 @@ class NodeGroupConfig(ConfigModel):
         expected = GPU_AMI_TYPE if self.gpu else CPU_AMI_TYPE
         if self.ami_type != expected:
             yield "amiType", f"{'a GPU' if self.gpu else 'a CPU'} group must use {expected}, got {self.ami_type!r}"
-        if self.fast_image_pull and (self.instance.vcpus < 4 or self.instance.memory_gib < 7):
+        if self.fast_image_pull and not self.instance.pulls_in_parallel:
             yield "fastImagePull", f"nodeadm ignores it below 4 vCPU and 7 GiB ({self.instance.name} has " \
                                    f"{self.instance.vcpus} vCPU, {self.instance.memory_gib:g} GiB); set it false"
         if self.fast_image_pull and self.disk_throughput_mibps < 600:

@@ -79,9 +79,9 @@ def spawner_form(groups: Sequence[NodeGroupConfig], registry: str | None,
     return form
 
 
-def notebook_images(groups: Sequence[NodeGroupConfig], registry: str | None) -> list[str]:
-    """Every image the form offers, as nodes pull it (what an image cache should hold)."""
-    defaults = spawner_form(groups, registry)["spawnerFormDefaults"]
+def notebook_images(form: dict[str, Any]) -> list[str]:
+    """Every image a spawner form offers, as nodes pull it (what an image cache should hold)."""
+    defaults = form["spawnerFormDefaults"]
     return [i for key in ("image", "imageGroupOne", "imageGroupTwo") for i in defaults[key]["options"]]
 
 
@@ -156,10 +156,10 @@ class Notebooks(Component):
         # they come first; the guard waits with them for the cluster.
         in_namespace = self.child(depends_on=[*args.platform.ready, *self.waits_for])
         registry = args.image_mirror if args.image_mirror is not None else pulumi.Output.from_input(None)
+        spawner = registry.apply(lambda r: spawner_form(args.node_groups, r, args.configurations))
         form = k8s.core.v1.ConfigMap(
             f"{name}-spawner", metadata={"name": SPAWNER_CONFIGMAP, "namespace": NAMESPACE},
-            data={"spawner_ui_config.yaml": registry.apply(
-                lambda r: yaml.safe_dump(spawner_form(args.node_groups, r, args.configurations), sort_keys=False))},
+            data={"spawner_ui_config.yaml": spawner.apply(lambda f: yaml.safe_dump(f, sort_keys=False))},
             opts=in_namespace)
         culled = k8s.core.v1.ConfigMap(
             f"{name}-culling", metadata={"name": CULLING_CONFIGMAP, "namespace": NAMESPACE},
@@ -171,5 +171,5 @@ class Notebooks(Component):
             opts=self.child(depends_on=[*args.platform.ready, *self.waits_for, guard]))
         self.ready = [overlay(f"{name}-notebooks", parent=self, path=OVERLAY,
                               depends_on=[*args.platform.ready, *self.waits_for, form, culled])]
-        self.images = registry.apply(lambda r: notebook_images(args.node_groups, r))
+        self.images = spawner.apply(notebook_images)
         self.register_outputs({"images": self.images})
