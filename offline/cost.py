@@ -225,12 +225,21 @@ def warm_hours(r: Registered, ctx: Context) -> list[Cost]:
     if not r.name.endswith("-warm-start"):
         return []  # the stop action: priced with its start
     [group_urn] = r.property_dependencies["autoscalingGroupName"]
-    stop = next(o for o in ctx.tree.resources if o.type == r.type and o.name == r.name.replace("-warm-start",
-                                                                                              "-warm-stop"))
-    hours = hours_per_month(r.inputs["recurrence"], stop.inputs["recurrence"], ctx.prices.hours)
-    hourly, what = node_hour(ctx.tree.by_urn[group_urn], ctx)
+    group = ctx.tree.by_urn[group_urn]
+    hours = warm_hours_of(group, ctx.tree.resources, ctx.prices.hours)
+    hourly, what = node_hour(group, ctx)
     return [_same(f"1 warm node, {hours:.0f} h a month ({what} and its volumes)", hours * hourly,
                   "ec2_instance_hour", "ebs_gp3_gb_month")]
+
+
+def warm_hours_of(group: Registered, resources: list[Registered], hours_in_month: float) -> float:
+    """Hours a month a node group keeps a node warm: between its warm-start and warm-stop actions; 0 without."""
+    actions = {r.name.rsplit("-", 1)[-1]: r.inputs["recurrence"] for r in resources
+               if r.type == "aws:autoscaling/schedule:Schedule"
+               and r.property_dependencies.get("autoscalingGroupName") == [group.urn]}
+    if not {"start", "stop"} <= actions.keys():
+        return 0.0
+    return hours_per_month(actions["start"], actions["stop"], hours_in_month)
 
 
 def hours_per_month(start: str, stop: str, hours_in_month: float) -> float:

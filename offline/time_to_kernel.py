@@ -26,7 +26,6 @@ from offline.tree import ResourceTree
 
 TABLE_FILE = Path(__file__).with_name("time_to_kernel.yaml")
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-SCHEDULE = "aws:autoscaling/schedule:Schedule"
 MIRROR = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
 MB_PER_MIB = 1.048576
 # What a warm node would cost when a group has none configured: 08:00-19:00 on weekdays.
@@ -123,16 +122,10 @@ def of_stack(resources: list[Registered], profile: str, prices: cost.PriceTable 
         cold = [_step("submit"), _step("scale_up"), _step("launch"), _step("boot"), _step("device_plugin"),
                 _step("volume"), *image_steps, _step("start"), _step("kernel")]
         warm = [_step("submit"), _step("volume"), _step("image_present"), _step("start"), _step("kernel")]
-        start, stop = _warm_actions(group, resources)
-        hours = cost.hours_per_month(start, stop, prices.hours) if start and stop else 0.0
+        hours = cost.warm_hours_of(group, resources, prices.hours)
         hourly, _ = cost.node_hour(group, ctx)
         reference = hours or cost.hours_per_month(*REFERENCE_WARM, prices.hours)
         out.append(GroupTime(group.name.removeprefix("cluster-").removesuffix("-ng"), instance_type, image, cold,
                              warm, hours, reference * hourly))
     return out
 
-
-def _warm_actions(group: Registered, resources: list[Registered]) -> tuple[str | None, str | None]:
-    actions = {r.name.rsplit("-", 1)[-1]: r.inputs["recurrence"] for r in resources
-               if r.type == SCHEDULE and r.property_dependencies.get("autoscalingGroupName") == [group.urn]}
-    return actions.get("start"), actions.get("stop")
